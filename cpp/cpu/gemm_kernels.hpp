@@ -1,0 +1,29 @@
+// Register-blocked GEMM micro-kernels: C[MR x NR] (+)= A_panel * B_panel over kc steps, where
+// A_panel holds kc columns of MR values and B_panel kc rows of NR values (packed by gemm.cpp,
+// zero-padded at the edges). One table entry per instruction set and dtype; the files
+// gemm_kernels_avx512.cpp / _avx2.cpp are compiled for those ISAs only and include nothing but
+// this header and <immintrin.h>, so no ISA-specific copy of shared inline code can leak into
+// the baseline build. gemm.cpp picks the best entry the CPU supports, once.
+#pragma once
+#include <cstdint>
+
+namespace faltung::cpu {
+
+// c = acc (beta == 0, c is not read) or c = beta * c + acc; ldc in elements.
+template <class T>
+using MicroKernelFn = void (*)(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, T beta);
+
+template <class T>
+struct MicroKernel {
+  const char* isa;
+  int mr, nr;              // register tile
+  int64_t kc, mc, nc;      // cache blocks: kc x nr B panel in L1, mc x kc A block in L2
+  MicroKernelFn<T> run;
+};
+
+// Each returns false (and leaves *out untouched) when built without that ISA.
+bool avx512_kernels(MicroKernel<float>* f32, MicroKernel<double>* f64);
+bool avx2_kernels(MicroKernel<float>* f32, MicroKernel<double>* f64);
+void generic_kernels(MicroKernel<float>* f32, MicroKernel<double>* f64);
+
+}  // namespace faltung::cpu

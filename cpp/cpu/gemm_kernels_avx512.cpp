@@ -1,0 +1,52 @@
+// AVX-512 GEMM micro-kernels (float: 16 lanes, double: 8 lanes). Compiled with -mavx512f etc.
+// only for this file; chosen at run time when the CPU reports AVX-512F.
+#include "gemm_kernels.hpp"
+
+#if defined(FALTUNG_X86) && defined(__AVX512F__)
+#include <immintrin.h>
+
+namespace faltung::cpu {
+namespace {
+
+struct F32x16 {
+  using scalar = float;
+  using reg = __m512;
+  static constexpr int lanes = 16;
+  static reg load(const float* p) { return _mm512_loadu_ps(p); }
+  static void store(float* p, reg v) { _mm512_storeu_ps(p, v); }
+  static reg set1(float x) { return _mm512_set1_ps(x); }
+  static reg zero() { return _mm512_setzero_ps(); }
+  static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
+};
+
+struct F64x8 {
+  using scalar = double;
+  using reg = __m512d;
+  static constexpr int lanes = 8;
+  static reg load(const double* p) { return _mm512_loadu_pd(p); }
+  static void store(double* p, reg v) { _mm512_storeu_pd(p, v); }
+  static reg set1(double x) { return _mm512_set1_pd(x); }
+  static reg zero() { return _mm512_setzero_pd(); }
+  static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_pd(a, b, c); }
+};
+
+#include "gemm_microkernel_simd.inl"
+
+constexpr int kMrF32 = 8, kNvF32 = 2;  // 8 x 32 floats
+constexpr int kMrF64 = 8, kNvF64 = 2;  // 8 x 16 doubles
+
+}  // namespace
+
+bool avx512_kernels(MicroKernel<float>* f32, MicroKernel<double>* f64) {
+  *f32 = {"avx512", kMrF32, kNvF32 * 16, 256, 256, 4096, &simd_micro_kernel<F32x16, kMrF32, kNvF32>};
+  *f64 = {"avx512", kMrF64, kNvF64 * 8, 256, 128, 4096, &simd_micro_kernel<F64x8, kMrF64, kNvF64>};
+  return true;
+}
+
+}  // namespace faltung::cpu
+
+#else
+namespace faltung::cpu {
+bool avx512_kernels(MicroKernel<float>*, MicroKernel<double>*) { return false; }
+}  // namespace faltung::cpu
+#endif

@@ -1,0 +1,25 @@
+// 2-D convolution (cross-correlation, as in every deep-learning library) by im2col + GEMM, and
+// its three backward passes. Layout NCHW, weight OIHW (out, in/groups, kh, kw).
+// Outputs first, then inputs, then the params; every kernel overwrites its output.
+#pragma once
+#include "faltung/params.hpp"
+
+namespace faltung {
+
+// y = conv(x, w) + bias; bias may be null.
+template <class T>
+void conv2d_forward(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p);
+
+// grad_x = W^T . grad_y, then col2im.
+template <class T>
+void conv2d_backward_input(T* grad_x, const T* grad_y, const T* w, const Conv2dParams& p);
+
+// grad_w = sum over the batch of grad_y . col^T.
+template <class T>
+void conv2d_backward_weight(T* grad_w, const T* grad_y, const T* x, const Conv2dParams& p);
+
+// grad_b[o] = sum of grad_y over batch and pixels.
+template <class T>
+void conv2d_backward_bias(T* grad_b, const T* grad_y, const Conv2dParams& p);
+
+}  // namespace faltung

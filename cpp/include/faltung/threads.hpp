@@ -1,0 +1,27 @@
+// Thread count shared by every kernel, and the per-thread workspace arena.
+// The count starts at omp_get_max_threads() (so OMP_NUM_THREADS is respected) and every parallel
+// region asks num_threads() instead of relying on the calling thread's OpenMP state, so the
+// setting holds whichever Python thread calls a kernel.
+// Workspaces: fresh memory costs a page fault per 4 KiB, as much as the arithmetic of a mid-sized
+// layer, so scratch buffers (im2col tiles, packed GEMM panels) live in per-thread slots that grow
+// and are then reused, never a malloc per call.
+#pragma once
+#include <cstddef>
+
+namespace faltung {
+
+int num_threads();
+void set_num_threads(int n);
+
+enum class Slot { PackA = 0, PackB = 1, Columns = 2, Partial = 3, Count = 4 };
+
+// A 64-byte aligned buffer of at least `bytes` for this thread and slot. Valid until the next
+// call with the same slot on the same thread.
+void* workspace(Slot slot, std::size_t bytes);
+
+template <class T>
+T* workspace_as(Slot slot, std::size_t count) {
+  return static_cast<T*>(workspace(slot, count * sizeof(T)));
+}
+
+}  // namespace faltung

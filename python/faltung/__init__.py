@@ -1,0 +1,14 @@
+"""faltung: compiled convolution kernels (im2col + our own GEMM, AVX2/AVX-512, OpenMP) with
+Numba fallbacks, called on NumPy arrays. See docs/api.md."""
+from .backends import available_backends, get_backend, set_backend
+from .functional import (conv2d, conv2d_backward, conv_transpose2d, conv_transpose2d_backward,
+                         convolve2d, convolve2d_backward, gemm, get_num_threads,
+                         set_num_threads)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "available_backends", "conv2d", "conv2d_backward", "conv_transpose2d",
+    "conv_transpose2d_backward", "convolve2d", "convolve2d_backward", "gemm", "get_backend",
+    "get_num_threads", "set_backend", "set_num_threads", "__version__",
+]

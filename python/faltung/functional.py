@@ -1,0 +1,215 @@
+"""The kernel API: validate arguments, pick the backend, call it.
+
+This module is the only door from Python to a backend (DESIGN.md §1). Names, argument order and
+defaults follow torch.nn.functional; backward passes are public functions returning
+(grad_input, grad_weight, grad_bias) with None for what was not asked for.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import backends
+from ._params import make_conv2d_params, pair, positive_pair
+from ._validation import (as_float_array, check_shape, flag_triple, out_triple, output,
+                          same_dtype)
+
+
+# --------------------------------------------------------------------------------------- GEMM
+
+def _matrix(value, name: str, trans: bool) -> tuple[np.ndarray, bool]:
+    """A 2-D float array as a C-contiguous matrix plus its transpose flag; a transposed view
+    (Fortran order) is used as it is with the flag flipped instead of being copied."""
+    if isinstance(value, np.ndarray) and value.ndim == 2 and not value.flags.c_contiguous \
+            and value.T.flags.c_contiguous:
+        value, trans = value.T, not trans
+    return as_float_array(value, name, ndim=2), trans
+
+
+def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, out=None):
+    """alpha * op(a) @ op(b) + beta * c, where op(x) is x.T when trans_x is set.
+
+    `c` is needed when beta != 0; `out` receives the result and may be `c` itself.
+    """
+    a_mat, ta = _matrix(a, "a", bool(trans_a))
+    b_mat, tb = _matrix(b, "b", bool(trans_b))
+    same_dtype(a_mat, b=b_mat)
+    m, k = (a_mat.shape[1], a_mat.shape[0]) if ta else a_mat.shape
+    kb, n = (b_mat.shape[1], b_mat.shape[0]) if tb else b_mat.shape
+    if k != kb:
+        raise ValueError(f"b: expected {k} rows in op(b) to match op(a) of shape ({m}, {k}), "
+                         f"got op(b) of shape ({kb}, {n})")
+    alpha, beta = float(alpha), float(beta)
+    if beta != 0.0:
+        if c is None:
+            raise ValueError("c: required when beta != 0")
+        c = as_float_array(c, "c", ndim=2) if c is not out else c
+        same_dtype(a_mat, c=c)
+        check_shape(c, (m, n), "c")
+    result = output(out, (m, n), a_mat.dtype)
+    if beta != 0.0 and c is not result:
+        np.copyto(result, c)
+    backends.current().gemm(ta, tb, alpha, a_mat, b_mat, beta, result)
+    return result
+
+
+# ------------------------------------------------------------------------------------- conv2d
+
+def _conv_inputs(x, weight, stride, padding, dilation, groups, x_name="input"):
+    x = as_float_array(x, x_name, ndim=4)
+    weight = as_float_array(weight, "weight", ndim=4)
+    same_dtype(x, weight=weight)
+    params = make_conv2d_params(x.shape, weight.shape, stride, padding, dilation, groups)
+    return x, weight, params
+
+
+def _bias(bias, channels: int, dtype) -> np.ndarray | None:
+    if bias is None:
+        return None
+    bias = as_float_array(bias, "bias", ndim=1)
+    if bias.dtype != dtype:
+        raise TypeError(f"bias: expected dtype {dtype} like the input, got {bias.dtype}")
+    check_shape(bias, (channels,), "bias")
+    return bias
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, out=None):
+    """2-D cross-correlation of x (N, C, H, W) with weight (O, C/groups, kh, kw), plus bias (O,)."""
+    x, weight, p = _conv_inputs(x, weight, stride, padding, dilation, groups)
+    bias = _bias(bias, p.out_channels, x.dtype)
+    y = output(out, (p.batch, p.out_channels, p.out_h, p.out_w), x.dtype)
+    backends.current().conv2d_forward(y, x, weight, bias, p)
+    return y
+
+
+def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups=1, *,
+                    needs_input_grad=(True, True, True), out=(None, None, None)):
+    """Gradients of conv2d with respect to (input, weight, bias) given grad_out = dL/dy."""
+    x, weight, p = _conv_inputs(x, weight, stride, padding, dilation, groups)
+    want_x, want_w, want_b = flag_triple(needs_input_grad, "needs_input_grad")
+    out_x, out_w, out_b = out_triple(out)
+    grad_out = as_float_array(grad_out, "grad_out", ndim=4)
+    same_dtype(x, grad_out=grad_out)
+    check_shape(grad_out, (p.batch, p.out_channels, p.out_h, p.out_w), "grad_out")
+    backend = backends.current()
+    gx = gw = gb = None
+    if want_x:
+        gx = output(out_x, x.shape, x.dtype, "out[0]")
+        backend.conv2d_backward_input(gx, grad_out, weight, p)
+    if want_w:
+        gw = output(out_w, weight.shape, x.dtype, "out[1]")
+        backend.conv2d_backward_weight(gw, grad_out, x, p)
+    if want_b:
+        gb = output(out_b, (p.out_channels,), x.dtype, "out[2]")
+        backend.conv2d_backward_bias(gb, grad_out, p)
+    return gx, gw, gb
+
+
+# ---------------------------------------------------------------------------- true convolution
+
+def _flipped(weight) -> np.ndarray:
+    weight = as_float_array(weight, "weight", ndim=4)
+    return np.ascontiguousarray(weight[:, :, ::-1, ::-1])
+
+
+def convolve2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, out=None):
+    """The true convolution of the lecture notes: the kernel is flipped in both spatial axes,
+    then correlated (conv2d computes the cross-correlation, as every DL library does)."""
+    return conv2d(x, _flipped(weight), bias, stride, padding, dilation, groups, out=out)
+
+
+def convolve2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups=1, *,
+                        needs_input_grad=(True, True, True), out=(None, None, None)):
+    """Gradients of convolve2d with respect to (input, weight, bias)."""
+    gx, gw, gb = conv2d_backward(grad_out, x, _flipped(weight), stride, padding, dilation, groups,
+                                 needs_input_grad=needs_input_grad, out=out)
+    if gw is not None:
+        gw[...] = gw[:, :, ::-1, ::-1].copy()
+    return gx, gw, gb
+
+
+# --------------------------------------------------------------------------- conv_transpose2d
+
+def _transpose_geometry(x, weight, stride, padding, output_padding, groups, dilation):
+    """conv_transpose2d is the input gradient of a conv2d whose input has the transposed
+    convolution's output shape; returns (x, weight, params of that conv2d)."""
+    x = as_float_array(x, "input", ndim=4)
+    weight = as_float_array(weight, "weight", ndim=4)
+    same_dtype(x, weight=weight)
+    n, c_in, h, w = x.shape
+    if weight.shape[0] != c_in:
+        raise ValueError(f"weight: expected in_channels = {c_in} in dimension 0 "
+                         f"(weight is (in, out/groups, kh, kw)), got shape {weight.shape}")
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"groups: expected a positive int, got {groups!r}")
+    if c_in % groups:
+        raise ValueError(f"groups: input channels ({c_in}) must be divisible by groups ({groups})")
+    sh, sw = positive_pair(stride, "stride")
+    dh, dw = positive_pair(dilation, "dilation")
+    ph, pw = pair(padding, "padding")
+    oph, opw = pair(output_padding, "output_padding")
+    if min(ph, pw) < 0:
+        raise ValueError(f"padding: expected non-negative padding, got {padding!r}")
+    if min(oph, opw) < 0 or oph >= max(sh, dh) or opw >= max(sw, dw):
+        raise ValueError(f"output_padding: expected 0 <= output_padding < max(stride, dilation) "
+                         f"per axis, got {output_padding!r} with stride {stride!r}, dilation {dilation!r}")
+    kh, kw = weight.shape[2], weight.shape[3]
+    out_h = (h - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1
+    out_w = (w - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1
+    if out_h < 1 or out_w < 1:
+        raise ValueError(f"padding: the output would be {out_h}x{out_w}; reduce padding {padding!r}")
+    c_out = weight.shape[1] * groups
+    params = make_conv2d_params((n, c_out, out_h, out_w), weight.shape, (sh, sw), (ph, pw),
+                                (dh, dw), groups)
+    assert (params.out_h, params.out_w) == (h, w), "transposed geometry must invert conv2d's"
+    return x, weight, params
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1, *, out=None):
+    """Transposed convolution (PyTorch's signature); weight is (in, out/groups, kh, kw)."""
+    x, weight, p = _transpose_geometry(x, weight, stride, padding, output_padding, groups, dilation)
+    bias = _bias(bias, p.in_channels, x.dtype)
+    y = output(out, (p.batch, p.in_channels, p.in_h, p.in_w), x.dtype)
+    backends.current().conv2d_backward_input(y, x, weight, p)
+    if bias is not None:
+        y += bias[:, None, None]
+    return y
+
+
+def conv_transpose2d_backward(grad_out, x, weight, stride=1, padding=0, output_padding=0,
+                              groups=1, dilation=1, *, needs_input_grad=(True, True, True),
+                              out=(None, None, None)):
+    """Gradients of conv_transpose2d with respect to (input, weight, bias)."""
+    x, weight, p = _transpose_geometry(x, weight, stride, padding, output_padding, groups, dilation)
+    want_x, want_w, want_b = flag_triple(needs_input_grad, "needs_input_grad")
+    out_x, out_w, out_b = out_triple(out)
+    grad_out = as_float_array(grad_out, "grad_out", ndim=4)
+    same_dtype(x, grad_out=grad_out)
+    check_shape(grad_out, (p.batch, p.in_channels, p.in_h, p.in_w), "grad_out")
+    backend = backends.current()
+    gx = gw = gb = None
+    if want_x:
+        gx = output(out_x, x.shape, x.dtype, "out[0]")
+        backend.conv2d_forward(gx, grad_out, weight, None, p)
+    if want_w:
+        gw = output(out_w, weight.shape, x.dtype, "out[1]")
+        backend.conv2d_backward_weight(gw, x, grad_out, p)
+    if want_b:
+        gb = output(out_b, (p.in_channels,), x.dtype, "out[2]")
+        np.sum(grad_out, axis=(0, 2, 3), out=gb)
+    return gx, gw, gb
+
+
+# ------------------------------------------------------------------------------------ threads
+
+def set_num_threads(n: int) -> None:
+    """Threads used by every backend's kernels (default: OMP_NUM_THREADS, else all cores)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n: expected a positive int, got {n!r}")
+    for name in backends.available_backends():
+        backends.get(name).set_num_threads(int(n))
+
+
+def get_num_threads() -> int:
+    """Threads the current backend's kernels use."""
+    return backends.current().get_num_threads()
