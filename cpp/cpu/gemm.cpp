@@ -1,7 +1,7 @@
 // GEMM driver, BLIS style, row-major: C = alpha * op(A) * op(B) + beta * C for float and double.
 // Loops (outer to inner): N in nc blocks -> K in kc blocks (pack B: kc x nc, as nr-wide panels)
 // -> M in mc blocks (A is packed once, as mr-tall panels per kc block) -> nr panel -> mr panel
-// -> micro-kernel (gemm_kernels_*.cpp). Threads split N (or M when N is short) into disjoint
+// -> micro-kernel (gemm_kernels_*.cpp). For short A (conv layers) B is not packed at all. Threads split N (or M when N is short) into disjoint
 // ranges; each packs its own B panels into its workspace. Edge tiles run the micro-kernel into
 // a small buffer and are copied back.
 #include <omp.h>
@@ -17,6 +17,8 @@ namespace faltung {
 namespace {
 
 using cpu::MicroKernel;
+// B is read in place when A has at most this many rows (see macro_kernel).
+constexpr int64_t kDirectBMaxRows = 1024;
 
 struct KernelTable {
   MicroKernel<float> f32;
@@ -48,14 +50,22 @@ const MicroKernel<double>& kernel<double>() { return kernels().f64; }
 
 int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
+// K is cut into equal kc blocks of at most uk.kc (576 -> 2 x 288, not 256 + 256 + 64), so no
+// block is a short, overhead-dominated tail. pack_a and the macro-kernel must agree on it.
+template <class T>
+int64_t k_block(int64_t K, const MicroKernel<T>& uk) {
+  const int64_t blocks = (K + uk.kc - 1) / uk.kc;
+  return (K + blocks - 1) / blocks;
+}
+
 // Packed A: for each kc block (starting at pc) all M rows as mr-tall panels, each panel kc
 // columns of mr values: element (i, k) of panel ip at base + pc*m_pad + ip*kc*mr + k*mr + i.
 template <class T>
 void pack_a_impl(T* packed, bool trans_a, int64_t M, int64_t K, T alpha, const T* A, int64_t lda,
                  const MicroKernel<T>& uk) {
-  const int64_t mr = uk.mr, m_pad = round_up(M, mr);
-  for (int64_t pc = 0; pc < K; pc += uk.kc) {
-    const int64_t kc = std::min(uk.kc, K - pc);
+  const int64_t mr = uk.mr, m_pad = round_up(M, mr), kc_max = k_block(K, uk);
+  for (int64_t pc = 0; pc < K; pc += kc_max) {
+    const int64_t kc = std::min(kc_max, K - pc);
     for (int64_t ip = 0; ip < m_pad / mr; ++ip) {
       T* dst = packed + pc * m_pad + ip * kc * mr;
       const int64_t rows = std::min(mr, M - ip * mr);
@@ -104,37 +114,50 @@ void pack_b(T* dst, bool trans_b, const T* B, int64_t ldb, int64_t pc, int64_t k
   }
 }
 
+// B is read in place (no packing) when op(B) is row-major and A is short: with few rows of A
+// each B element is used too few times to repay a copy (on a 64 x 3136 x 576 conv-shaped
+// product, packing B cost 40 % of the time). Edge panels are still packed.
+
 // The single-threaded macro-kernel over rows [m0, m1) (m0 a multiple of mr) and columns
 // [n0, n1) of C.
 template <class T>
 void macro_kernel(const T* packed_a, int64_t M, int64_t K, int64_t m0, int64_t m1, int64_t n0,
                   int64_t n1, bool trans_b, const T* B, int64_t ldb, T beta, T* C, int64_t ldc,
                   const MicroKernel<T>& uk) {
-  const int64_t mr = uk.mr, nr = uk.nr, m_pad = round_up(M, mr);
-  const int64_t nc_max = std::min(uk.nc, round_up(n1 - n0, nr));
-  T* packed_b = workspace_as<T>(Slot::PackB, static_cast<size_t>(uk.kc * nc_max));
+  const int64_t mr = uk.mr, nr = uk.nr, m_pad = round_up(M, mr), kc_max = k_block(K, uk);
+  const bool direct_b = !trans_b && M <= kDirectBMaxRows;
+  const int64_t nc_max = direct_b ? nr : std::min(uk.nc, round_up(n1 - n0, nr));
+  T* packed_b = workspace_as<T>(Slot::PackB, static_cast<size_t>(kc_max * nc_max));
   alignas(64) T edge[16 * 64];  // mr x nr scratch for partial tiles
   for (int64_t jc = n0; jc < n1; jc += uk.nc) {
     const int64_t nc = std::min(uk.nc, n1 - jc);
-    for (int64_t pc = 0; pc < K; pc += uk.kc) {
-      const int64_t kc = std::min(uk.kc, K - pc);
+    for (int64_t pc = 0; pc < K; pc += kc_max) {
+      const int64_t kc = std::min(kc_max, K - pc);
       const T beta_block = pc == 0 ? beta : T(1);
-      pack_b(packed_b, trans_b, B, ldb, pc, kc, jc, nc, nr);
+      if (!direct_b) pack_b(packed_b, trans_b, B, ldb, pc, kc, jc, nc, nr);
       for (int64_t ic = m0; ic < m1; ic += uk.mc) {
         const int64_t mc = std::min(uk.mc, m1 - ic);
         for (int64_t jr = 0; jr < nc; jr += nr) {
-          const T* b_panel = packed_b + (jr / nr) * kc * nr;
           const int64_t cols = std::min(nr, nc - jr);
+          const T* b_panel = packed_b + (jr / nr) * kc * nr;
+          int64_t b_stride = nr;
+          if (direct_b && cols == nr) {
+            b_panel = B + pc * ldb + jc + jr;
+            b_stride = ldb;
+          } else if (direct_b) {
+            pack_b(packed_b, false, B, ldb, pc, kc, jc + jr, cols, nr);
+            b_panel = packed_b;
+          }
           for (int64_t ir = 0; ir < mc; ir += mr) {
             const int64_t row = ic + ir;
             const T* a_panel = packed_a + pc * m_pad + (row / mr) * kc * mr;
             const int64_t rows = std::min(mr, M - row);
             T* c_tile = C + row * ldc + jc + jr;
             if (rows == mr && cols == nr) {
-              uk.run(kc, a_panel, b_panel, c_tile, ldc, beta_block);
+              uk.run(kc, a_panel, b_panel, b_stride, c_tile, ldc, beta_block);
               continue;
             }
-            uk.run(kc, a_panel, b_panel, edge, nr, T(0));
+            uk.run(kc, a_panel, b_panel, b_stride, edge, nr, T(0));
             for (int64_t i = 0; i < rows; ++i)
               for (int64_t j = 0; j < cols; ++j)
                 c_tile[i * ldc + j] = beta_block == T(0)

@@ -9,9 +9,12 @@
 
 namespace faltung::cpu {
 
-// c = acc (beta == 0, c is not read) or c = beta * c + acc; ldc in elements.
+// c = acc (beta == 0, c is not read) or c = beta * c + acc; ldc in elements. Row k of the B
+// panel starts at b + k * ldb: ldb == nr for a packed panel, the matrix's row stride when B is
+// read in place (small M, where packing B would cost as much as the arithmetic).
 template <class T>
-using MicroKernelFn = void (*)(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, T beta);
+using MicroKernelFn = void (*)(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc,
+                               T beta);
 
 template <class T>
 struct MicroKernel {

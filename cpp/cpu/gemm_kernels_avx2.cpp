@@ -36,8 +36,8 @@ struct F64x4 {
 
 bool avx2_kernels(MicroKernel<float>* f32, MicroKernel<double>* f64) {
   // 6 x 16 floats / 6 x 8 doubles: 12 accumulators + 2 B vectors + 1 broadcast of 16 registers.
-  *f32 = {"avx2", 6, 16, 256, 144, 4096, &simd_micro_kernel<F32x8, 6, 2>};
-  *f64 = {"avx2", 6, 8, 256, 96, 4096, &simd_micro_kernel<F64x4, 6, 2>};
+  *f32 = {"avx2", 6, 16, 256, 144, 1024, &simd_micro_kernel<F32x8, 6, 2>};
+  *f64 = {"avx2", 6, 8, 256, 96, 1024, &simd_micro_kernel<F64x4, 6, 2>};
   return true;
 }
 

@@ -38,8 +38,8 @@ constexpr int kMrF64 = 8, kNvF64 = 2;  // 8 x 16 doubles
 }  // namespace
 
 bool avx512_kernels(MicroKernel<float>* f32, MicroKernel<double>* f64) {
-  *f32 = {"avx512", kMrF32, kNvF32 * 16, 256, 256, 4096, &simd_micro_kernel<F32x16, kMrF32, kNvF32>};
-  *f64 = {"avx512", kMrF64, kNvF64 * 8, 256, 128, 4096, &simd_micro_kernel<F64x8, kMrF64, kNvF64>};
+  *f32 = {"avx512", kMrF32, kNvF32 * 16, 320, 128, 1024, &simd_micro_kernel<F32x16, kMrF32, kNvF32>};
+  *f64 = {"avx512", kMrF64, kNvF64 * 8, 256, 128, 1024, &simd_micro_kernel<F64x8, kMrF64, kNvF64>};
   return true;
 }
 

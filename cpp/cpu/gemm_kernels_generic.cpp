@@ -6,13 +6,14 @@ namespace faltung::cpu {
 namespace {
 
 template <class T, int MR, int NR>
-void generic_micro_kernel(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, T beta) {
+void generic_micro_kernel(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc,
+                          T beta) {
   T acc[MR][NR] = {};
   for (int64_t k = 0; k < kc; ++k) {
     for (int i = 0; i < MR; ++i)
       for (int j = 0; j < NR; ++j) acc[i][j] += a[i] * b[j];
     a += MR;
-    b += NR;
+    b += ldb;
   }
   for (int i = 0; i < MR; ++i)
     for (int j = 0; j < NR; ++j)

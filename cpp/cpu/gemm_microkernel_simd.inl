@@ -3,7 +3,7 @@
 // ISA-specific anonymous namespace; keeps MR x NV accumulators in registers.
 template <class V, int MR, int NV>
 void simd_micro_kernel(int64_t kc, const typename V::scalar* a, const typename V::scalar* b,
-                       typename V::scalar* c, int64_t ldc, typename V::scalar beta) {
+                       int64_t ldb, typename V::scalar* c, int64_t ldc, typename V::scalar beta) {
   using R = typename V::reg;
   constexpr int L = V::lanes;
   R acc[MR][NV];
@@ -22,7 +22,7 @@ void simd_micro_kernel(int64_t kc, const typename V::scalar* a, const typename V
       for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(ai, bv[v], acc[i][v]);
     }
     a += MR;
-    b += NV * L;
+    b += ldb;
   }
   if (beta == typename V::scalar(0)) {
 #pragma GCC unroll 16
