@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "faltung/gemm.hpp"
 #include "faltung/threads.hpp"
@@ -226,6 +227,22 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
   gemm_packed_a(packed, M, N, K, trans_b, B, ldb, beta, C, ldc);
 }
 
+template <class T>
+double micro_kernel_peak_gflops(double seconds) {
+  const MicroKernel<T>& uk = kernel<T>();
+  const int64_t kc = 128;
+  std::vector<T> a(kc * uk.mr, T(1e-3)), b(kc * uk.nr, T(1e-3)), c(uk.mr * uk.nr, T(0));
+  int64_t calls = 0;
+  const double start = omp_get_wtime();
+  double elapsed = 0.0;
+  do {
+    for (int i = 0; i < 1000; ++i) uk.run(kc, a.data(), b.data(), uk.nr, c.data(), uk.nr, T(1));
+    calls += 1000;
+    elapsed = omp_get_wtime() - start;
+  } while (elapsed < seconds);
+  return 2.0 * uk.mr * uk.nr * kc * calls / elapsed * 1e-9;
+}
+
 const char* gemm_kernel_name() { return kernels().f32.isa; }
 
 #define FALTUNG_INSTANTIATE_GEMM(T)                                                             \
@@ -234,7 +251,8 @@ const char* gemm_kernel_name() { return kernels().f32.isa; }
   template void gemm_packed_a<T>(const T*, int64_t, int64_t, int64_t, bool, const T*, int64_t, \
                                  T, T*, int64_t);                                               \
   template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*,  \
-                        int64_t, T, T*, int64_t);
+                        int64_t, T, T*, int64_t);                                       \
+  template double micro_kernel_peak_gflops<T>(double);
 FALTUNG_INSTANTIATE_GEMM(float)
 FALTUNG_INSTANTIATE_GEMM(double)
 

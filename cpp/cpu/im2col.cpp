@@ -43,10 +43,11 @@ void walk_row(const Conv2dParams& p, int64_t r, int64_t p_begin, int64_t p_end, 
 }  // namespace
 
 template <class T>
-void im2col_tile(T* col, const T* x, int64_t p_begin, int64_t p_end, const Conv2dParams& p) {
-  const int64_t width = p_end - p_begin, rows = p.col_rows(), step = p.stride_w;
+void im2col_tile(T* col, int64_t ld_col, const T* x, int64_t p_begin, int64_t p_end,
+                 const Conv2dParams& p) {
+  const int64_t rows = p.col_rows(), step = p.stride_w;
   for (int64_t r = 0; r < rows; ++r) {
-    T* out = col + r * width;
+    T* out = col + r * ld_col;
     walk_row(
         p, r, p_begin, p_end, [&](int64_t j, int64_t n) { std::fill(out + j, out + j + n, T(0)); },
         [&](int64_t j, int64_t n, int64_t src) {
@@ -60,23 +61,32 @@ void im2col_tile(T* col, const T* x, int64_t p_begin, int64_t p_end, const Conv2
 }
 
 template <class T>
-void col2im_tile_add(T* grad_x, const T* col, int64_t p_begin, int64_t p_end,
+void col2im_tile_add(T* grad_x, const T* col, int64_t ld_col, int64_t p_begin, int64_t p_end,
                      const Conv2dParams& p) {
-  const int64_t width = p_end - p_begin, rows = p.col_rows(), step = p.stride_w;
+  const int64_t rows = p.col_rows(), step = p.stride_w;
   for (int64_t r = 0; r < rows; ++r) {
-    const T* in = col + r * width;
+    const T* in = col + r * ld_col;
     walk_row(
         p, r, p_begin, p_end, [](int64_t, int64_t) {},
         [&](int64_t j, int64_t n, int64_t dst) {
-          for (int64_t t = 0; t < n; ++t) grad_x[dst + t * step] += in[j + t];
+          T* __restrict__ out = grad_x + dst;
+          const T* __restrict__ src = in + j;
+          if (step == 1) {
+            for (int64_t t = 0; t < n; ++t) out[t] += src[t];
+          } else {
+            for (int64_t t = 0; t < n; ++t) out[t * step] += src[t];
+          }
         });
   }
 }
 
-template void im2col_tile<float>(float*, const float*, int64_t, int64_t, const Conv2dParams&);
-template void im2col_tile<double>(double*, const double*, int64_t, int64_t, const Conv2dParams&);
-template void col2im_tile_add<float>(float*, const float*, int64_t, int64_t, const Conv2dParams&);
-template void col2im_tile_add<double>(double*, const double*, int64_t, int64_t,
+template void im2col_tile<float>(float*, int64_t, const float*, int64_t, int64_t,
+                                 const Conv2dParams&);
+template void im2col_tile<double>(double*, int64_t, const double*, int64_t, int64_t,
+                                  const Conv2dParams&);
+template void col2im_tile_add<float>(float*, const float*, int64_t, int64_t, int64_t,
+                                     const Conv2dParams&);
+template void col2im_tile_add<double>(double*, const double*, int64_t, int64_t, int64_t,
                                       const Conv2dParams&);
 
 }  // namespace faltung

@@ -27,6 +27,12 @@ template <class T>
 void gemm_packed_a(const T* packed_a, int64_t M, int64_t N, int64_t K, bool trans_b, const T* B,
                    int64_t ldb, T beta, T* C, int64_t ldc);
 
+// The ceiling of this machine for our GEMM: GFLOP/s of the chosen micro-kernel on one thread
+// with its operands in L1 (no packing, no memory traffic), measured for about `seconds`.
+// Benchmarks quote "% of peak" against it rather than a number from a data sheet.
+template <class T>
+double micro_kernel_peak_gflops(double seconds);
+
 // Name of the micro-kernel family in use ("avx512", "avx2" or "generic").
 const char* gemm_kernel_name();
 

@@ -7,13 +7,16 @@
 
 namespace faltung {
 
-// col[r, p - p_begin] for r < p.col_rows(); x points at the group's first channel of the image.
+// col[r * ld_col + (q - p_begin)] for r < p.col_rows() and q in [p_begin, p_end); x points at
+// the group's first channel of the image. ld_col >= p_end - p_begin lets several images' tiles
+// sit side by side in one column matrix.
 template <class T>
-void im2col_tile(T* col, const T* x, int64_t p_begin, int64_t p_end, const Conv2dParams& p);
+void im2col_tile(T* col, int64_t ld_col, const T* x, int64_t p_begin, int64_t p_end,
+                 const Conv2dParams& p);
 
 // grad_x += col2im(col) for the same tile (adds; the caller zeroes grad_x once).
 template <class T>
-void col2im_tile_add(T* grad_x, const T* col, int64_t p_begin, int64_t p_end,
+void col2im_tile_add(T* grad_x, const T* col, int64_t ld_col, int64_t p_begin, int64_t p_end,
                      const Conv2dParams& p);
 
 }  // namespace faltung

@@ -13,7 +13,7 @@ namespace faltung {
 int num_threads();
 void set_num_threads(int n);
 
-enum class Slot { PackA = 0, PackB = 1, Columns = 2, Partial = 3, Count = 4 };
+enum class Slot { PackA = 0, PackB = 1, Columns = 2, Gather = 3, Partial = 4, Count = 5 };
 
 // A 64-byte aligned buffer of at least `bytes` for this thread and slot. Valid until the next
 // call with the same slot on the same thread.
