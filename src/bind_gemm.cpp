@@ -37,6 +37,15 @@ void bind_gemm(py::module_& m) {
       },
       "c = alpha * op(a) @ op(b) + beta * c (row-major, in place)");
   m.def("gemm_kernel_name", &gemm_kernel_name, "micro-kernel family in use");
+  m.def(
+      "micro_kernel_peak_gflops",
+      [](bool float64, double seconds) {
+        py::gil_scoped_release release;
+        return float64 ? micro_kernel_peak_gflops<double>(seconds)
+                       : micro_kernel_peak_gflops<float>(seconds);
+      },
+      py::arg("float64") = false, py::arg("seconds") = 0.2,
+      "GFLOP/s of the GEMM micro-kernel on one thread with operands in L1: this machine's ceiling");
 }
 
 }  // namespace faltung::bindings

@@ -20,5 +20,10 @@ class CppBackend:
         """The GEMM micro-kernel family chosen for this CPU."""
         return _core.gemm_kernel_name()
 
+    @staticmethod
+    def peak_gflops(float64: bool = False, seconds: float = 0.2) -> float:
+        """One thread's GEMM ceiling here: the micro-kernel with its operands in L1."""
+        return _core.micro_kernel_peak_gflops(float64, seconds)
+
 
 BACKEND = CppBackend()
