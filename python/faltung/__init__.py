@@ -2,13 +2,14 @@
 Numba fallbacks, called on NumPy arrays. See docs/api.md."""
 from .backends import available_backends, get_backend, set_backend
 from .functional import (conv2d, conv2d_backward, conv_transpose2d, conv_transpose2d_backward,
-                         convolve2d, convolve2d_backward, gemm, get_num_threads,
-                         set_num_threads)
+                         convolve2d, convolve2d_backward, gemm, gemm_kernel_name,
+                         get_num_threads, peak_gflops, set_num_threads)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "available_backends", "conv2d", "conv2d_backward", "conv_transpose2d",
-    "conv_transpose2d_backward", "convolve2d", "convolve2d_backward", "gemm", "get_backend",
+    "conv_transpose2d_backward", "convolve2d", "convolve2d_backward", "gemm",
+    "gemm_kernel_name", "get_backend", "peak_gflops",
     "get_num_threads", "set_backend", "set_num_threads", "__version__",
 ]

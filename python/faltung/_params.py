@@ -62,6 +62,15 @@ def _is_int(value) -> bool:
         hasattr(value, "__index__") and not isinstance(value, (bool, float)))
 
 
+def positive_int(value, name: str) -> int:
+    """A positive int (TypeError for other types, ValueError for values < 1)."""
+    if not _is_int(value):
+        raise TypeError(f"{name}: expected an int, got {value!r}")
+    if int(value) < 1:
+        raise ValueError(f"{name}: expected a positive int, got {value!r}")
+    return int(value)
+
+
 def pair(value, name: str) -> tuple[int, int]:
     """An int or a pair of ints -> (height, width)."""
     if _is_int(value):
@@ -126,11 +135,7 @@ def make_conv2d_params(x_shape, w_shape, stride=1, padding=0, dilation=1, groups
             f"got shape {tuple(w_shape)}")
     n, c, h, w = (int(v) for v in x_shape)
     o, cg, kh, kw = (int(v) for v in w_shape)
-    if not _is_int(groups):
-        raise TypeError(f"groups: expected an int, got {groups!r}")
-    groups = int(groups)
-    if groups < 1:
-        raise ValueError(f"groups: expected a positive int, got {groups}")
+    groups = positive_int(groups, "groups")
     if c % groups != 0:
         raise ValueError(f"groups: input channels ({c}) must be divisible by groups ({groups})")
     if o % groups != 0:

@@ -6,10 +6,12 @@ defaults follow torch.nn.functional; backward passes are public functions return
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from . import backends
-from ._params import make_conv2d_params, pair, positive_pair
+from ._params import make_conv2d_params, pair, positive_int, positive_pair
 from ._validation import (as_float_array, check_shape, flag_triple, out_triple, output,
                           same_dtype)
 
@@ -129,9 +131,31 @@ def convolve2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, gr
 
 # --------------------------------------------------------------------------- conv_transpose2d
 
+class _TransposeGeometry(NamedTuple):
+    """conv_transpose2d as the adjoint of a conv2d: `params` is the conv2d whose input-gradient
+    is the transposed convolution's output rows [0, rows) and columns [0, cols); the rest of the
+    output (out_h x out_w) receives no contribution (only output_padding beyond the padding, i.e.
+    dilation > stride, produces such rows). `params` is None when no output pixel receives any."""
+    params: object
+    out_h: int
+    out_w: int
+    batch: int
+    out_channels: int
+
+    @property
+    def cropped(self) -> bool:
+        return self.params is None or (self.params.in_h, self.params.in_w) != (self.out_h, self.out_w)
+
+
+def _transpose_axis(size, kernel, stride, padding, output_padding, dilation):
+    """(output size, rows of it the adjoint conv2d covers, that conv2d's far-side padding)."""
+    out = (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+    pad_after = max(0, padding - output_padding)
+    covered = (size - 1) * stride + dilation * (kernel - 1) + 1 - padding - pad_after
+    return out, min(out, covered), pad_after
+
+
 def _transpose_geometry(x, weight, stride, padding, output_padding, groups, dilation):
-    """conv_transpose2d is the input gradient of a conv2d whose input has the transposed
-    convolution's output shape; returns (x, weight, params of that conv2d)."""
     x = as_float_array(x, "input", ndim=4)
     weight = as_float_array(weight, "weight", ndim=4)
     same_dtype(x, weight=weight)
@@ -139,8 +163,7 @@ def _transpose_geometry(x, weight, stride, padding, output_padding, groups, dila
     if weight.shape[0] != c_in:
         raise ValueError(f"weight: expected in_channels = {c_in} in dimension 0 "
                          f"(weight is (in, out/groups, kh, kw)), got shape {weight.shape}")
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise ValueError(f"groups: expected a positive int, got {groups!r}")
+    groups = positive_int(groups, "groups")
     if c_in % groups:
         raise ValueError(f"groups: input channels ({c_in}) must be divisible by groups ({groups})")
     sh, sw = positive_pair(stride, "stride")
@@ -153,24 +176,34 @@ def _transpose_geometry(x, weight, stride, padding, output_padding, groups, dila
         raise ValueError(f"output_padding: expected 0 <= output_padding < max(stride, dilation) "
                          f"per axis, got {output_padding!r} with stride {stride!r}, dilation {dilation!r}")
     kh, kw = weight.shape[2], weight.shape[3]
-    out_h = (h - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1
-    out_w = (w - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1
+    out_h, rows, pad_bottom = _transpose_axis(h, kh, sh, ph, oph, dh)
+    out_w, cols, pad_right = _transpose_axis(w, kw, sw, pw, opw, dw)
     if out_h < 1 or out_w < 1:
         raise ValueError(f"padding: the output would be {out_h}x{out_w}; reduce padding {padding!r}")
     c_out = weight.shape[1] * groups
-    params = make_conv2d_params((n, c_out, out_h, out_w), weight.shape, (sh, sw), (ph, pw),
-                                (dh, dw), groups)
-    assert (params.out_h, params.out_w) == (h, w), "transposed geometry must invert conv2d's"
-    return x, weight, params
+    params = None
+    if rows >= 1 and cols >= 1:
+        params = make_conv2d_params((n, c_out, rows, cols), weight.shape, (sh, sw),
+                                    ((ph, pad_bottom), (pw, pad_right)), (dh, dw), groups)
+    return x, weight, _TransposeGeometry(params, out_h, out_w, n, c_out)
 
 
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1, *, out=None):
     """Transposed convolution (PyTorch's signature); weight is (in, out/groups, kh, kw)."""
-    x, weight, p = _transpose_geometry(x, weight, stride, padding, output_padding, groups, dilation)
-    bias = _bias(bias, p.in_channels, x.dtype)
-    y = output(out, (p.batch, p.in_channels, p.in_h, p.in_w), x.dtype)
-    backends.current().conv2d_backward_input(y, x, weight, p)
+    x, weight, geo = _transpose_geometry(x, weight, stride, padding, output_padding, groups,
+                                         dilation)
+    p = geo.params
+    bias = _bias(bias, geo.out_channels, x.dtype)
+    y = output(out, (geo.batch, geo.out_channels, geo.out_h, geo.out_w), x.dtype)
+    if not geo.cropped:
+        backends.current().conv2d_backward_input(y, x, weight, p)
+    else:
+        y.fill(0)
+        if p is not None:
+            covered = np.empty((p.batch, p.in_channels, p.in_h, p.in_w), dtype=x.dtype)
+            backends.current().conv2d_backward_input(covered, x, weight, p)
+            y[:, :, :p.in_h, :p.in_w] = covered
     if bias is not None:
         y += bias[:, None, None]
     return y
@@ -180,22 +213,33 @@ def conv_transpose2d_backward(grad_out, x, weight, stride=1, padding=0, output_p
                               groups=1, dilation=1, *, needs_input_grad=(True, True, True),
                               out=(None, None, None)):
     """Gradients of conv_transpose2d with respect to (input, weight, bias)."""
-    x, weight, p = _transpose_geometry(x, weight, stride, padding, output_padding, groups, dilation)
+    x, weight, geo = _transpose_geometry(x, weight, stride, padding, output_padding, groups,
+                                         dilation)
+    p = geo.params
     want_x, want_w, want_b = flag_triple(needs_input_grad, "needs_input_grad")
     out_x, out_w, out_b = out_triple(out)
     grad_out = as_float_array(grad_out, "grad_out", ndim=4)
     same_dtype(x, grad_out=grad_out)
-    check_shape(grad_out, (p.batch, p.in_channels, p.in_h, p.in_w), "grad_out")
+    check_shape(grad_out, (geo.batch, geo.out_channels, geo.out_h, geo.out_w), "grad_out")
+    covered = grad_out
+    if geo.cropped and p is not None:
+        covered = np.ascontiguousarray(grad_out[:, :, :p.in_h, :p.in_w])
     backend = backends.current()
     gx = gw = gb = None
     if want_x:
         gx = output(out_x, x.shape, x.dtype, "out[0]")
-        backend.conv2d_forward(gx, grad_out, weight, None, p)
+        if p is None:
+            gx.fill(0)
+        else:
+            backend.conv2d_forward(gx, covered, weight, None, p)
     if want_w:
         gw = output(out_w, weight.shape, x.dtype, "out[1]")
-        backend.conv2d_backward_weight(gw, x, grad_out, p)
+        if p is None:
+            gw.fill(0)
+        else:
+            backend.conv2d_backward_weight(gw, x, covered, p)
     if want_b:
-        gb = output(out_b, (p.in_channels,), x.dtype, "out[2]")
+        gb = output(out_b, (geo.out_channels,), x.dtype, "out[2]")
         np.sum(grad_out, axis=(0, 2, 3), out=gb)
     return gx, gw, gb
 
@@ -204,12 +248,30 @@ def conv_transpose2d_backward(grad_out, x, weight, stride=1, padding=0, output_p
 
 def set_num_threads(n: int) -> None:
     """Threads used by every backend's kernels (default: OMP_NUM_THREADS, else all cores)."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n: expected a positive int, got {n!r}")
+    n = positive_int(n, "n")
     for name in backends.available_backends():
-        backends.get(name).set_num_threads(int(n))
+        backends.get(name).set_num_threads(n)
 
 
 def get_num_threads() -> int:
     """Threads the current backend's kernels use."""
     return backends.current().get_num_threads()
+
+
+# ------------------------------------------------------------------------------ machine facts
+
+def gemm_kernel_name() -> str:
+    """The GEMM micro-kernel family in use: "avx512", "avx2", "generic" for the compiled
+    backend, or the backend's name where it has no such choice."""
+    backend = backends.current()
+    return backend.kernel_name() if hasattr(backend, "kernel_name") else backend.name
+
+
+def peak_gflops(dtype=np.float32, seconds: float = 0.2) -> float | None:
+    """One core's GEMM ceiling, measured now: the compiled micro-kernel on operands in L1 (no
+    memory traffic). None when the current backend cannot measure it. Benchmarks quote
+    "% of peak" against this rather than a data-sheet figure."""
+    backend = backends.current()
+    if not hasattr(backend, "peak_gflops"):
+        return None
+    return backend.peak_gflops(np.dtype(dtype) == np.float64, float(seconds))

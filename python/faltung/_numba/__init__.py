@@ -1,0 +1,2 @@
+"""Numba fallbacks of the compiled kernels, file for file the mirror of cpp/cpu/ (gemm, im2col,
+conv2d). Reached through the "numba" backend (faltung/backends/numba_backend.py), never directly."""

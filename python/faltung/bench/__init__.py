@@ -1,0 +1,9 @@
+"""The benchmark suite behind `faltung bench`.
+
+shapes.py  shapes of real networks (full run and the --quick subset); benchmarks/ re-exports it
+timing.py  median-of-rounds timer with warm-up
+cases.py   faltung's side of a case (public API, out=) and the correctness check
+peers.py   NumPy and PyTorch peers, float64 references
+worker.py  the NumPy peer in a subprocess (thread count, OPENBLAS_CORETYPE kept or removed)
+suite.py   the run: check, time, compare; report.py prints it
+"""

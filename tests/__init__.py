@@ -1,0 +1,1 @@
+"""faltung test suite (the package under test is the installed faltung)."""

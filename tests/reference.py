@@ -1,0 +1,252 @@
+"""Naive float64 NumPy references for the tests. Imports nothing from faltung.
+
+Written straight from the formulas of the lecture notes (../shared/seeds/000_*.txt):
+
+    cross-correlation  a(x, y) = sum_{x', y'} I(x + x', y + y') w(x', y')
+    true convolution   a(x, y) = sum_{x', y'} I(x - x', y - y') w(x', y')   (kernel flipped)
+    backward           delta^{l-1} = delta^l * w,  dC/dw = a^{l-1} (x) delta^l,  dC/db = sum delta
+
+generalised the usual way to NCHW batches, OIHW weights, stride s, dilation d, zero padding and
+groups: output pixel (oy, ox) reads input pixel (oy*s + i*d, ox*s + j*d) of the zero-padded image.
+Each function loops over the kernel taps (i, j) and does one small einsum over a strided window of
+the padded input; nothing is clever. Padding is always passed here as explicit sides
+``pads = (top, bottom, left, right)``; the tests translate faltung's padding arguments themselves.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "conv2d", "convolve2d", "conv2d_backward", "convolve2d_backward",
+    "conv_transpose2d", "conv_transpose2d_backward", "gemm",
+    "conv_out_size", "same_pads", "api_pads", "conv_transpose_out_size",
+]
+
+
+def _f64(a):
+    return None if a is None else np.asarray(a, dtype=np.float64)
+
+
+def _pair(v):
+    if isinstance(v, (tuple, list)):
+        return int(v[0]), int(v[1])
+    return int(v), int(v)
+
+
+def _sides(pads):
+    """int, (ph, pw) or (top, bottom, left, right) -> (top, bottom, left, right)."""
+    if isinstance(pads, (tuple, list)) and len(pads) == 4:
+        return tuple(int(p) for p in pads)
+    ph, pw = _pair(pads)
+    return ph, ph, pw, pw
+
+
+def conv_out_size(size, kernel, stride, pad_before, pad_after, dilation):
+    return (size + pad_before + pad_after - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def same_pads(size, kernel, stride, dilation):
+    """TensorFlow's 'same': out = ceil(size / stride), total padding split with the odd pixel at
+    the end. Returns (before, after)."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def api_pads(padding, h, w, kh, kw, stride=1, dilation=1):
+    """faltung's `padding` argument (docs/api.md) -> explicit (top, bottom, left, right):
+    int; (ph, pw); (left, right, top, bottom) in torch.nn.functional.pad's order;
+    ((top, bottom), (left, right)) as Keras writes it; "valid"; "same" (TensorFlow's rule)."""
+    sh, sw = _pair(stride)
+    dh, dw = _pair(dilation)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return 0, 0, 0, 0
+        assert padding == "same"
+        return same_pads(h, kh, sh, dh) + same_pads(w, kw, sw, dw)
+    if isinstance(padding, int):
+        return padding, padding, padding, padding
+    if len(padding) == 2 and isinstance(padding[0], (tuple, list)):
+        (top, bottom), (left, right) = padding
+        return top, bottom, left, right
+    if len(padding) == 2:
+        return padding[0], padding[0], padding[1], padding[1]
+    left, right, top, bottom = padding
+    return top, bottom, left, right
+
+
+def conv_transpose_out_size(size, kernel, stride, padding, output_padding, dilation):
+    return (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+
+
+def _pad(x, top, bottom, left, right):
+    n, c, h, w = x.shape
+    xp = np.zeros((n, c, h + top + bottom, w + left + right))
+    xp[:, :, top:top + h, left:left + w] = x
+    return xp
+
+
+def _window(xp, i, j, oh, ow, sh, sw, dh, dw):
+    """The padded-input pixels that kernel tap (i, j) meets, for every output pixel: (N, C, oh, ow)."""
+    return xp[:, :, i * dh: i * dh + sh * (oh - 1) + 1: sh, j * dw: j * dw + sw * (ow - 1) + 1: sw]
+
+
+def conv2d(x, weight, bias=None, stride=1, pads=0, dilation=1, groups=1):
+    """Cross-correlation: y[n, o, oy, ox] = b[o] + sum_{c, i, j} xpad[n, g*Cg + c, oy*sh + i*dh,
+    ox*sw + j*dw] * w[o, c, i, j], where g = o // (O / groups)."""
+    x, weight, bias = _f64(x), _f64(weight), _f64(bias)
+    n, c, h, w_ = x.shape
+    o, cg, kh, kw = weight.shape
+    sh, sw = _pair(stride)
+    dh, dw = _pair(dilation)
+    top, bottom, left, right = _sides(pads)
+    assert c == cg * groups and o % groups == 0
+    oh = conv_out_size(h, kh, sh, top, bottom, dh)
+    ow = conv_out_size(w_, kw, sw, left, right, dw)
+    xp = _pad(x, top, bottom, left, right)
+    og = o // groups
+    y = np.zeros((n, o, oh, ow))
+    for g in range(groups):
+        xg = xp[:, g * cg:(g + 1) * cg]
+        wg = weight[g * og:(g + 1) * og]
+        for i in range(kh):
+            for j in range(kw):
+                y[:, g * og:(g + 1) * og] += np.einsum(
+                    "nchw,oc->nohw", _window(xg, i, j, oh, ow, sh, sw, dh, dw), wg[:, :, i, j])
+    if bias is not None:
+        y += bias[None, :, None, None]
+    return y
+
+
+def convolve2d(x, weight, bias=None, stride=1, pads=0, dilation=1, groups=1):
+    """True convolution: the kernel mirrored in both spatial axes, then correlated."""
+    return conv2d(x, _f64(weight)[:, :, ::-1, ::-1], bias, stride, pads, dilation, groups)
+
+
+def conv2d_backward(grad_out, x, weight, stride=1, pads=0, dilation=1, groups=1):
+    """Gradients of sum(grad_out * conv2d(x, weight, b)) w.r.t. x, weight and b.
+
+    grad_x: every output pixel scatters grad_out[n, o] * w[o, c, i, j] back to the input pixel it
+    read (delta^{l-1} = delta^l * w); grad_w[o, c, i, j] = sum_{n, oy, ox} grad_out[n, o, oy, ox]
+    * xpad[n, c, oy*sh + i*dh, ox*sw + j*dw] (a^{l-1} (x) delta^l); grad_b = sum of delta."""
+    gy, x, weight = _f64(grad_out), _f64(x), _f64(weight)
+    n, c, h, w_ = x.shape
+    o, cg, kh, kw = weight.shape
+    sh, sw = _pair(stride)
+    dh, dw = _pair(dilation)
+    top, bottom, left, right = _sides(pads)
+    oh, ow = gy.shape[2:]
+    assert oh == conv_out_size(h, kh, sh, top, bottom, dh)
+    assert ow == conv_out_size(w_, kw, sw, left, right, dw)
+    xp = _pad(x, top, bottom, left, right)
+    gxp = np.zeros_like(xp)
+    gw = np.zeros_like(weight)
+    og = o // groups
+    for g in range(groups):
+        cs, os_ = slice(g * cg, (g + 1) * cg), slice(g * og, (g + 1) * og)
+        for i in range(kh):
+            for j in range(kw):
+                win = (slice(None), cs,
+                       slice(i * dh, i * dh + sh * (oh - 1) + 1, sh),
+                       slice(j * dw, j * dw + sw * (ow - 1) + 1, sw))
+                gxp[win] += np.einsum("nohw,oc->nchw", gy[:, os_], weight[os_, :, i, j])
+                gw[os_, :, i, j] = np.einsum("nohw,nchw->oc", gy[:, os_], xp[win])
+    gx = gxp[:, :, top:top + h, left:left + w_]
+    gb = gy.sum(axis=(0, 2, 3))
+    return gx, gw, gb
+
+
+def convolve2d_backward(grad_out, x, weight, stride=1, pads=0, dilation=1, groups=1):
+    """Gradients of the true convolution: the weight gradient comes back mirrored."""
+    gx, gw, gb = conv2d_backward(grad_out, x, _f64(weight)[:, :, ::-1, ::-1], stride, pads,
+                                 dilation, groups)
+    return gx, gw[:, :, ::-1, ::-1].copy(), gb
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """PyTorch's conv_transpose2d, scatter form. weight (Cin, Cout/groups, kh, kw): input pixel
+    (iy, ix) of channel g*Cig + ci adds x * w[g*Cig + ci, co, i, j] to output pixel
+    (iy*sh - ph + i*dh, ix*sw - pw + j*dw) of channel g*Cog + co; pixels that fall outside the
+    output are dropped."""
+    x, weight, bias = _f64(x), _f64(weight), _f64(bias)
+    n, cin, h, w_ = x.shape
+    cin_w, cog, kh, kw = weight.shape
+    assert cin_w == cin and cin % groups == 0
+    sh, sw = _pair(stride)
+    ph, pw = _pair(padding)
+    oph, opw = _pair(output_padding)
+    dh, dw = _pair(dilation)
+    oh = conv_transpose_out_size(h, kh, sh, ph, oph, dh)
+    ow = conv_transpose_out_size(w_, kw, sw, pw, opw, dw)
+    cig = cin // groups
+    # full (uncropped) canvas, big enough for every scattered pixel and the output_padding rows
+    full = np.zeros((n, cog * groups, (h - 1) * sh + dh * (kh - 1) + 1 + oph,
+                     (w_ - 1) * sw + dw * (kw - 1) + 1 + opw))
+    for g in range(groups):
+        xs, os_ = slice(g * cig, (g + 1) * cig), slice(g * cog, (g + 1) * cog)
+        for i in range(kh):
+            for j in range(kw):
+                full[:, os_, i * dh: i * dh + sh * (h - 1) + 1: sh,
+                     j * dw: j * dw + sw * (w_ - 1) + 1: sw] += np.einsum(
+                    "nchw,co->nohw", x[:, xs], weight[xs, :, i, j])
+    y = full[:, :, ph:ph + oh, pw:pw + ow].copy()
+    assert y.shape[2:] == (oh, ow)
+    if bias is not None:
+        y += bias[None, :, None, None]
+    return y
+
+
+def conv_transpose2d_backward(grad_out, x, weight, stride=1, padding=0, output_padding=0,
+                              groups=1, dilation=1):
+    """Gradients of sum(grad_out * conv_transpose2d(x, weight, b)): each output pixel gathers
+    back along the same paths the forward pass scattered along."""
+    gy, x, weight = _f64(grad_out), _f64(x), _f64(weight)
+    n, cin, h, w_ = x.shape
+    _, cog, kh, kw = weight.shape
+    sh, sw = _pair(stride)
+    ph, pw = _pair(padding)
+    dh, dw = _pair(dilation)
+    oh, ow = gy.shape[2:]
+    # place grad_out on the full canvas (output pixel p sits at canvas pixel p + pad)
+    canvas = np.zeros((n, gy.shape[1], (h - 1) * sh + dh * (kh - 1) + 1 + oh,
+                       (w_ - 1) * sw + dw * (kw - 1) + 1 + ow))
+    canvas[:, :, ph:ph + oh, pw:pw + ow] = gy
+    cig = cin // groups
+    gx = np.zeros_like(x)
+    gw = np.zeros_like(weight)
+    for g in range(groups):
+        xs, os_ = slice(g * cig, (g + 1) * cig), slice(g * cog, (g + 1) * cog)
+        for i in range(kh):
+            for j in range(kw):
+                win = canvas[:, os_, i * dh: i * dh + sh * (h - 1) + 1: sh,
+                             j * dw: j * dw + sw * (w_ - 1) + 1: sw]
+                gx[:, xs] += np.einsum("nohw,co->nchw", win, weight[xs, :, i, j])
+                gw[xs, :, i, j] = np.einsum("nchw,nohw->co", x[:, xs], win)
+    gb = gy.sum(axis=(0, 2, 3))
+    return gx, gw, gb
+
+
+def gemm(a, b, c=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
+    """alpha * op(a) @ op(b) + beta * c in float64 (c is not read when beta == 0, as in BLAS)."""
+    a, b = _f64(a), _f64(b)
+    a = a.T if trans_a else a
+    b = b.T if trans_b else b
+    m, k = a.shape
+    k2, n = b.shape
+    assert k == k2
+    out = np.zeros((m, n))
+    for p in range(k):  # a sum of K outer products, accumulated in float64
+        out += np.outer(a[:, p], b[p, :])
+    out *= alpha
+    if beta != 0:
+        out += beta * _f64(c)
+    return out
+
+
+if __name__ == "__main__":  # the lecture's worked examples, as a smoke test of this file
+    img = np.array([[3, 3, 2, 1, 0], [0, 0, 1, 3, 1], [3, 1, 2, 2, 3], [2, 0, 0, 2, 2],
+                    [2, 0, 0, 0, 1]], float)[None, None]
+    ker = np.array([[0, 1, 2], [2, 2, 0], [0, 1, 2]], float)[None, None]
+    print(conv2d(img, ker)[0, 0])
+    print(conv2d(img, ker, stride=2, pads=1)[0, 0])
