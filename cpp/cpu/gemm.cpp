@@ -1,9 +1,11 @@
 // GEMM driver, BLIS style, row-major: C = alpha * op(A) * op(B) + beta * C for float and double.
 // Loops (outer to inner): N in nc blocks -> K in kc blocks (pack B: kc x nc, as nr-wide panels)
 // -> M in mc blocks (A is packed once, as mr-tall panels per kc block) -> nr panel -> mr panel
-// -> micro-kernel (gemm_kernels_*.cpp). For short A (conv layers) B is not packed at all. Threads split N (or M when N is short) into disjoint
-// ranges; each packs its own B panels into its workspace. Edge tiles run the micro-kernel into
-// a small buffer and are copied back.
+// -> micro-kernel (gemm_kernels_*.cpp). For short A (conv layers) B is not packed at all.
+// Threads split N (or M when N is short) into disjoint ranges; each packs its own B panels into
+// its workspace. Edge tiles run the micro-kernel into a small buffer and are copied back.
+// A . B^T with both operands row-major (conv weight gradients) takes an inner-product path
+// instead that packs nothing.
 #include <omp.h>
 
 #include <algorithm>
@@ -171,6 +173,56 @@ void macro_kernel(const T* packed_a, int64_t M, int64_t K, int64_t m0, int64_t m
   }
 }
 
+// The inner-product path for C = alpha * A . B^T + beta * C (A: M x K, B: N x K, rows along K)
+// over rows [m0, m1) of C: blocks of kDotKc along K and kDotNc rows of B keep a B block in L2
+// while the A rows stream; tiles at the M/N edges copy their rows into zero-padded scratch.
+constexpr int64_t kDotKc = 512, kDotNc = 256;
+
+template <class T>
+void dot_macro_kernel(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
+                      const T* B, int64_t ldb, T beta, T* C, int64_t ldc, int64_t m0, int64_t m1,
+                      const MicroKernel<T>& uk) {
+  const int64_t mr = uk.dot_mr, nr = uk.dot_nr;
+  T* scratch = workspace_as<T>(Slot::PackB, static_cast<size_t>((mr + nr) * kDotKc));
+  alignas(64) T edge[16 * 16];
+  // Rows [first, first + count) of X (ld) restricted to [pc, pc + kc), as `rows` rows.
+  auto padded = [&](T* dst, const T* X, int64_t ld, int64_t first, int64_t count, int64_t rows,
+                    int64_t pc, int64_t kc) {
+    for (int64_t r = 0; r < rows; ++r) {
+      if (r < count) std::memcpy(dst + r * kc, X + (first + r) * ld + pc, sizeof(T) * kc);
+      else std::fill(dst + r * kc, dst + (r + 1) * kc, T(0));
+    }
+  };
+  for (int64_t jc = 0; jc < N; jc += kDotNc) {
+    const int64_t j_end = std::min(N, jc + kDotNc);
+    for (int64_t pc = 0; pc < K; pc += kDotKc) {
+      const int64_t kc = std::min(kDotKc, K - pc);
+      const T beta_block = pc == 0 ? beta : T(1);
+      for (int64_t i = m0; i < m1; i += mr) {
+        const int64_t rows = std::min(mr, m1 - i);
+        for (int64_t j = jc; j < j_end; j += nr) {
+          const int64_t cols = std::min(nr, j_end - j);
+          if (rows == mr && cols == nr) {
+            uk.dot(kc, A + i * lda + pc, lda, B + j * ldb + pc, ldb, C + i * ldc + j, ldc, alpha,
+                   beta_block);
+            continue;
+          }
+          T* a_rows = scratch;
+          T* b_rows = scratch + mr * kc;
+          padded(a_rows, A, lda, i, rows, mr, pc, kc);
+          padded(b_rows, B, ldb, j, cols, nr, pc, kc);
+          uk.dot(kc, a_rows, kc, b_rows, kc, edge, nr, alpha, T(0));
+          for (int64_t r = 0; r < rows; ++r)
+            for (int64_t q = 0; q < cols; ++q) {
+              T& out = C[(i + r) * ldc + j + q];
+              out = beta_block == T(0) ? edge[r * nr + q] : beta_block * out + edge[r * nr + q];
+            }
+        }
+      }
+    }
+  }
+}
+
 // C = beta * C (the K == 0 case); beta == 0 writes zeros without reading C.
 template <class T>
 void scale_c(int64_t M, int64_t N, T beta, T* C, int64_t ldc) {
@@ -222,6 +274,22 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
           int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0 || alpha == T(0)) return scale_c(M, N, beta, C, ldc);
+  if (!trans_a && trans_b) {  // both operands' rows run along K: inner products, no packing
+    const MicroKernel<T>& uk = kernel<T>();
+    const int threads = omp_in_parallel() ? 1 : num_threads();
+    const int64_t units = (M + uk.dot_mr - 1) / uk.dot_mr;
+    if (threads <= 1 || units < 2 || M * N * K < int64_t(48) * 48 * 48)
+      return dot_macro_kernel(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 0, M, uk);
+    const int workers = static_cast<int>(std::min<int64_t>(threads, units));
+#pragma omp parallel num_threads(workers)
+    {
+      const int64_t t = omp_get_thread_num(), team = omp_get_num_threads();
+      const int64_t first = units * t / team, last = units * (t + 1) / team;
+      dot_macro_kernel(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, first * uk.dot_mr,
+                       std::min(M, last * uk.dot_mr), uk);
+    }
+    return;
+  }
   T* packed = workspace_as<T>(Slot::PackA, static_cast<size_t>(packed_a_size<T>(M, K)));
   pack_a(packed, trans_a, M, K, alpha, A, lda);
   gemm_packed_a(packed, M, N, K, trans_b, B, ldb, beta, C, ldc);

@@ -16,12 +16,22 @@ template <class T>
 using MicroKernelFn = void (*)(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc,
                                T beta);
 
+// Inner-product micro-kernel for C = alpha * A . B^T + beta * C when the rows of both A and B
+// run along K (a conv layer's weight gradient, dY . col^T): no packing at all; each of the
+// dot_mr x dot_nr accumulators holds partial sums of one C entry across the vector lanes and is
+// reduced once at the end. c[i * ldc + j] for i < dot_mr, j < dot_nr; beta == 0: c is not read.
+template <class T>
+using DotKernelFn = void (*)(int64_t K, const T* a, int64_t lda, const T* b, int64_t ldb, T* c,
+                             int64_t ldc, T alpha, T beta);
+
 template <class T>
 struct MicroKernel {
   const char* isa;
   int mr, nr;              // register tile
   int64_t kc, mc, nc;      // cache blocks: kc x nr B panel in L1, mc x kc A block in L2
   MicroKernelFn<T> run;
+  int dot_mr, dot_nr;      // register tile of the inner-product kernel
+  DotKernelFn<T> dot;
 };
 
 // Each returns false (and leaves *out untouched) when built without that ISA.

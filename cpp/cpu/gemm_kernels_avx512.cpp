@@ -17,6 +17,10 @@ struct F32x16 {
   static reg set1(float x) { return _mm512_set1_ps(x); }
   static reg zero() { return _mm512_setzero_ps(); }
   static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
+  static reg load_partial(const float* p, int64_t n) {
+    return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1), p);
+  }
+  static float sum(reg v) { return _mm512_reduce_add_ps(v); }
 };
 
 struct F64x8 {
@@ -28,18 +32,25 @@ struct F64x8 {
   static reg set1(double x) { return _mm512_set1_pd(x); }
   static reg zero() { return _mm512_setzero_pd(); }
   static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_pd(a, b, c); }
+  static reg load_partial(const double* p, int64_t n) {
+    return _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << n) - 1), p);
+  }
+  static double sum(reg v) { return _mm512_reduce_add_pd(v); }
 };
 
 #include "gemm_microkernel_simd.inl"
 
 constexpr int kMrF32 = 8, kNvF32 = 2;  // 8 x 32 floats
 constexpr int kMrF64 = 8, kNvF64 = 2;  // 8 x 16 doubles
+constexpr int kDotMr = 4, kDotNr = 6;   // 24 accumulators + 4 A rows + 1 B row of 32 registers
 
 }  // namespace
 
 bool avx512_kernels(MicroKernel<float>* f32, MicroKernel<double>* f64) {
-  *f32 = {"avx512", kMrF32, kNvF32 * 16, 320, 128, 1024, &simd_micro_kernel<F32x16, kMrF32, kNvF32>};
-  *f64 = {"avx512", kMrF64, kNvF64 * 8, 256, 128, 1024, &simd_micro_kernel<F64x8, kMrF64, kNvF64>};
+  *f32 = {"avx512", kMrF32, kNvF32 * 16, 320, 128, 1024, &simd_micro_kernel<F32x16, kMrF32, kNvF32>,
+          kDotMr, kDotNr, &simd_dot_kernel<F32x16, kDotMr, kDotNr>};
+  *f64 = {"avx512", kMrF64, kNvF64 * 8, 256, 128, 1024, &simd_micro_kernel<F64x8, kMrF64, kNvF64>,
+          kDotMr, kDotNr, &simd_dot_kernel<F64x8, kDotMr, kDotNr>};
   return true;
 }
 
