@@ -5,8 +5,12 @@
 // at once by the GEMM, so no layer allocates columns for whole images. A large image is cut
 // into several tiles; images smaller than a tile are batched side by side into one tile, so a
 // 7x7 layer still runs GEMMs hundreds of columns wide. Pointwise layers (1x1, stride 1, no
-// padding) skip im2col. Threads take whole items when there are enough of them (their GEMMs
-// then run single-threaded); otherwise the GEMM itself is threaded.
+// padding) read dY and x in place in both backward passes; their forward still copies the
+// input tile (im2col of a 1x1 layer is a row copy), because the GEMM reads its B operand in
+// place and rows a whole image apart stream badly from memory (ResNet's 1x1 256->64 layer at
+// 56x56: 62 GFLOP/s in place, 74 from the copied tile, one thread). Threads take whole items
+// when there are enough of them (their GEMMs then run single-threaded); otherwise the GEMM
+// itself is threaded.
 //   forward:      Y[:, tile]   = W_g . col(tile)                  (W_g packed once per call)
 //   grad input:   dcol         = W_g^T . dY[:, tile], col2im      (W_g^T packed once per call)
 //   grad weight:  dW_g        += dY[:, tile] . col(tile)^T        (per-thread partial sums)
@@ -42,7 +46,7 @@ Tiling make_tiling(const Conv2dParams& p, int64_t elem_bytes) {
   Tiling t{};
   if (pixels >= kMinTile) {
     t.images = 1;
-    t.tile = p.is_pointwise() ? pixels : std::min(pixels, budget);
+    t.tile = std::min(pixels, budget);
   } else {
     t.images = std::clamp<int64_t>(budget / pixels, 1, p.batch);
     t.tile = pixels;
@@ -56,6 +60,8 @@ Tiling make_tiling(const Conv2dParams& p, int64_t elem_bytes) {
 struct Item {
   int64_t n0, count, g, p0, width;
   int64_t columns() const { return count * width; }
+  // Row stride of the item's scratch matrices: whole 64-byte lines, so GEMM rows stay aligned.
+  int64_t ld() const { return (columns() + 15) / 16 * 16; }
 };
 
 Item locate(const Tiling& t, const Conv2dParams& p, int64_t index) {
@@ -99,7 +105,7 @@ T* plane(T* base, int64_t n, int64_t g, int64_t channels_per_group, int64_t grou
 // The item's column matrix (rows x columns), in the thread's Columns slot.
 template <class T>
 const T* columns(const T* x, const Item& it, const Conv2dParams& p) {
-  const int64_t cols = it.columns(), cg = p.in_channels_per_group();
+  const int64_t cols = it.ld(), cg = p.in_channels_per_group();
   T* col = workspace_as<T>(Slot::Columns, static_cast<size_t>(p.col_rows() * cols));
   for (int64_t j = 0; j < it.count; ++j)
     im2col_tile(col + j * it.width, cols, plane(x, it.n0 + j, it.g, cg, p.groups, p.in_pixels()),
@@ -112,7 +118,7 @@ const T* columns(const T* x, const Item& it, const Conv2dParams& p) {
 // one GEMM operand.
 template <class T>
 T* gather(const T* src, const Item& it, int64_t channels, int64_t groups, int64_t pixels) {
-  const int64_t cols = it.columns();
+  const int64_t cols = it.ld();
   T* dst = workspace_as<T>(Slot::Gather, static_cast<size_t>(channels * cols));
   for (int64_t j = 0; j < it.count; ++j) {
     const T* s = plane(src, it.n0 + j, it.g, channels, groups, pixels) + it.p0;
@@ -125,7 +131,7 @@ T* gather(const T* src, const Item& it, int64_t channels, int64_t groups, int64_
 template <class T>
 void scatter(T* dst, const T* src, const Item& it, int64_t channels, int64_t groups,
              int64_t pixels) {
-  const int64_t cols = it.columns();
+  const int64_t cols = it.ld();
   for (int64_t j = 0; j < it.count; ++j) {
     T* d = plane(dst, it.n0 + j, it.g, channels, groups, pixels) + it.p0;
     for (int64_t c = 0; c < channels; ++c)
@@ -145,13 +151,11 @@ void conv2d_forward(T* y, const T* x, const T* w, const T* bias, const Conv2dPar
   const int64_t items = t.items() * p.groups;
   for_each_index(items, items >= 2 * num_threads(), [&](int64_t index) {
     const Item it = locate(t, p, index);
-    const T* b = it.count == 1 && p.is_pointwise()
-                     ? plane(x, it.n0, it.g, cg, p.groups, p.in_pixels()) + it.p0
-                     : columns(x, it, p);
-    const int64_t ldb = it.count == 1 && p.is_pointwise() ? pixels : it.columns();
+    const T* b = columns(x, it, p);  // for a pointwise layer a plain copy, see the header
+    const int64_t ldb = it.ld();
     T* out = it.count == 1 ? plane(y, it.n0, it.g, og, p.groups, pixels) + it.p0
-                           : workspace_as<T>(Slot::Gather, static_cast<size_t>(og * it.columns()));
-    const int64_t ldc = it.count == 1 ? pixels : it.columns();
+                           : workspace_as<T>(Slot::Gather, static_cast<size_t>(og * it.ld()));
+    const int64_t ldc = it.count == 1 ? pixels : it.ld();
     gemm_packed_a(packed + it.g * stride, og, it.columns(), rows, false, b, ldb, T(0), out, ldc);
     if (bias != nullptr) {
       for (int64_t o = 0; o < og; ++o) {
@@ -188,20 +192,20 @@ void conv2d_backward_input(T* grad_x, const T* grad_y, const T* w, const Conv2dP
         const T* gy = plane(grad_y, it.n0, it.g, og, p.groups, pixels) + it.p0;
         T* gx = plane(grad_x, it.n0, it.g, cg, p.groups, p.in_pixels());
         if (p.is_pointwise()) {
-          gemm_packed_a(a, rows, pixels, og, false, gy, pixels, T(0), gx, pixels);
+          gemm_packed_a(a, rows, it.width, og, false, gy, pixels, T(0), gx + it.p0, pixels);
           continue;
         }
-        T* dcol = workspace_as<T>(Slot::Columns, static_cast<size_t>(rows * it.width));
-        gemm_packed_a(a, rows, it.width, og, false, gy, pixels, T(0), dcol, it.width);
-        col2im_tile_add(gx, dcol, it.width, it.p0, it.p0 + it.width, p);
+        T* dcol = workspace_as<T>(Slot::Columns, static_cast<size_t>(rows * it.ld()));
+        gemm_packed_a(a, rows, it.width, og, false, gy, pixels, T(0), dcol, it.ld());
+        col2im_tile_add(gx, dcol, it.ld(), it.p0, it.p0 + it.width, p);
         continue;
       }
       const T* gy = gather(grad_y, it, og, p.groups, pixels);
-      T* dcol = workspace_as<T>(Slot::Columns, static_cast<size_t>(rows * it.columns()));
-      gemm_packed_a(a, rows, it.columns(), og, false, gy, it.columns(), T(0), dcol, it.columns());
+      T* dcol = workspace_as<T>(Slot::Columns, static_cast<size_t>(rows * it.ld()));
+      gemm_packed_a(a, rows, it.columns(), og, false, gy, it.ld(), T(0), dcol, it.ld());
       for (int64_t j = 0; j < it.count; ++j)
         col2im_tile_add(plane(grad_x, it.n0 + j, it.g, cg, p.groups, p.in_pixels()),
-                        dcol + j * it.width, it.columns(), it.p0, it.p0 + it.width, p);
+                        dcol + j * it.width, it.ld(), it.p0, it.p0 + it.width, p);
     }
   });
 }
@@ -219,10 +223,10 @@ void conv2d_backward_weight(T* grad_w, const T* grad_y, const T* x, const Conv2d
     const T* a = direct ? plane(grad_y, it.n0, it.g, og, p.groups, pixels) + it.p0
                         : gather(grad_y, it, og, p.groups, pixels);
     const T* b = direct && p.is_pointwise()
-                     ? plane(x, it.n0, it.g, cg, p.groups, p.in_pixels())
+                     ? plane(x, it.n0, it.g, cg, p.groups, p.in_pixels()) + it.p0
                      : columns(x, it, p);
-    const int64_t lda = direct ? pixels : it.columns();
-    const int64_t ldb = direct && p.is_pointwise() ? pixels : it.columns();
+    const int64_t lda = direct ? pixels : it.ld();
+    const int64_t ldb = direct && p.is_pointwise() ? pixels : it.ld();
     gemm(false, true, og, rows, it.columns(), T(1), a, lda, b, ldb, first ? T(0) : T(1),
          dst + it.g * og * rows, rows);
   };
