@@ -53,6 +53,8 @@ void im2col_tile(T* col, int64_t ld_col, const T* x, int64_t p_begin, int64_t p_
         [&](int64_t j, int64_t n, int64_t src) {
           if (step == 1) {
             std::memcpy(out + j, x + src, sizeof(T) * n);
+          } else if (step == 2) {  // a constant step lets the compiler vectorise with shuffles
+            for (int64_t t = 0; t < n; ++t) out[j + t] = x[src + 2 * t];
           } else {
             for (int64_t t = 0; t < n; ++t) out[j + t] = x[src + t * step];
           }
