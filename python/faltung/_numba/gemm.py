@@ -5,7 +5,8 @@
 ``gemm`` takes 2-D C-contiguous arrays. The kernel under it, ``gemm_flat``, takes each matrix as
 a flat 1-D array with an offset and a row stride (ld), as the C++ takes a pointer and ld, so that
 the convolutions multiply sub-blocks (one group, one column tile) in place, and every caller
-shares one compiled signature per dtype. beta == 0 overwrites C without reading it.
+shares one compiled signature per dtype. beta == 0 overwrites C without reading it; alpha
+== 0 (or K == 0) gives C = beta * C without reading A and B, as in BLAS (NaN there stays out).
 
 Cache blocking: C is computed in NC-column by KC-deep blocks. An MC x KC panel of alpha*op(A) is
 packed contiguous, and so is the KC x NC panel of op(B) when B is transposed or more than MC rows
@@ -77,13 +78,19 @@ def _update_rows(c0, c1, a0, a1, b, b_off, ldb, kc, nc):
 
 
 @jit
-def _gemm_rows(trans_a, trans_b, n, k, alpha, a, a_off, lda, b, b_off, ldb, beta, c, c_off, ldc,
-               i_begin, i_end):
-    """Rows [i_begin, i_end) of C, on the calling thread."""
+def _scale_c(beta, c, c_off, ldc, i_begin, i_end, n):
+    """Rows [i_begin, i_end) of C = beta * C; beta == 0 writes zeros without reading C."""
     for i in range(i_begin, i_end):
         row = c[c_off + i * ldc:c_off + i * ldc + n]
         for j in range(n):
             row[j] = 0 if beta == 0 else beta * row[j]
+
+
+@jit
+def _gemm_rows(trans_a, trans_b, n, k, alpha, a, a_off, lda, b, b_off, ldb, beta, c, c_off, ldc,
+               i_begin, i_end):
+    """Rows [i_begin, i_end) of C, on the calling thread."""
+    _scale_c(beta, c, c_off, ldc, i_begin, i_end, n)
     pack_b = trans_b or i_end - i_begin > MC  # op(B) rows strided, or the panel much reused
     ap = np.empty(min(MC, i_end - i_begin) * min(KC, k), c.dtype)
     bp = np.empty(min(KC, k) * min(NC, n) if pack_b else 0, c.dtype)
@@ -117,7 +124,12 @@ def gemm_flat(trans_a, trans_b, m, n, k, alpha, a, a_off, lda, b, b_off, ldb, be
     """C = alpha*op(A)@op(B) + beta*C on flat arrays: element (i, j) of the stored matrix X is
     x[x_off + i*ldx + j]; alpha and beta are float64. Splits the rows of C over ``threads``
     threads when the product is large; threads=1 never starts a parallel region (callers inside
-    one pass 1)."""
+    one pass 1). alpha == 0 or k == 0 gives C = beta * C without reading A and B (BLAS)."""
+    if m <= 0 or n <= 0:
+        return
+    if k <= 0 or alpha == 0:
+        _scale_c(beta, c, c_off, ldc, np.int64(0), m, n)
+        return
     chunks = min(threads, (m + 1) // 2) if m * n * k >= PARALLEL_MIN_MACS else 1
     if chunks <= 1:
         _gemm_rows(trans_a, trans_b, n, k, alpha, a, a_off, lda, b, b_off, ldb, beta, c, c_off,
