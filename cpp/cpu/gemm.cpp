@@ -1,11 +1,12 @@
 // GEMM driver, BLIS style, row-major: C = alpha * op(A) * op(B) + beta * C for float and double.
-// Loops (outer to inner): N in nc blocks -> K in kc blocks (pack B: kc x nc, as nr-wide panels)
-// -> M in mc blocks (A is packed once, as mr-tall panels per kc block) -> nr panel -> mr panel
-// -> micro-kernel (gemm_kernels_*.cpp). For short A (conv layers) B is not packed at all.
-// Threads split N (or M when N is short) into disjoint ranges; each packs its own B panels into
+// Loops (outer to inner): N in nc blocks -> K in kc blocks (pack B: kc x nc as nr-wide panels,
+// about half of L2) -> mr-row panels of A (packed once, alpha folded in; a panel stays in L1)
+// -> nr-wide panels of B (streamed from L2) -> micro-kernel (gemm_kernels_*.cpp).
+// Threads split N (or M when N is short) into disjoint ranges; each packs its own B blocks into
 // its workspace. Edge tiles run the micro-kernel into a small buffer and are copied back.
-// A . B^T with both operands row-major (conv weight gradients) takes an inner-product path
-// instead that packs nothing.
+// The K-block loop body is public (gemm_block and its indirect forms) for the convolutions,
+// which make their packed or in-place B themselves. A . B^T with both operands row-major takes
+// an inner-product path instead that packs nothing.
 #include <omp.h>
 
 #include <algorithm>
@@ -20,9 +21,6 @@ namespace faltung {
 namespace {
 
 using cpu::MicroKernel;
-// B is read in place when A has at most this many rows (see macro_kernel).
-constexpr int64_t kDirectBMaxRows = 1024;
-
 struct KernelTable {
   MicroKernel<float> f32;
   MicroKernel<double> f64;
@@ -90,85 +88,141 @@ void pack_a_impl(T* packed, bool trans_a, int64_t M, int64_t K, T alpha, const T
   }
 }
 
-// Packs op(B)[pc:pc+kc, j0:j0+nc] as nr-wide panels: element (k, j) of panel jp at
-// jp*kc*nr + k*nr + j, zero-padded to a whole panel.
+// Packs op(B)[0:kc, 0:n] as nr-wide panels (see gemm.hpp), zero-padding the last panel.
 template <class T>
-void pack_b(T* dst, bool trans_b, const T* B, int64_t ldb, int64_t pc, int64_t kc, int64_t j0,
-            int64_t nc, int64_t nr) {
-  for (int64_t jp = 0; jp * nr < nc; ++jp) {
+void pack_b_impl(T* dst, bool trans_b, int64_t kc, int64_t n, const T* B, int64_t ldb,
+                 int64_t nr) {
+  for (int64_t jp = 0; jp * nr < n; ++jp) {
     T* panel = dst + jp * kc * nr;
-    const int64_t cols = std::min(nr, nc - jp * nr);
-    const int64_t j = j0 + jp * nr;
+    const int64_t cols = std::min(nr, n - jp * nr);
     if (trans_b) {  // B is N x K: column j of op(B) is row j of B
       for (int64_t jj = 0; jj < cols; ++jj) {
-        const T* src = B + (j + jj) * ldb + pc;
+        const T* src = B + (jp * nr + jj) * ldb;
         for (int64_t k = 0; k < kc; ++k) panel[k * nr + jj] = src[k];
       }
       for (int64_t jj = cols; jj < nr; ++jj)
         for (int64_t k = 0; k < kc; ++k) panel[k * nr + jj] = T(0);
     } else {
       for (int64_t k = 0; k < kc; ++k) {
-        const T* src = B + (pc + k) * ldb + j;
         T* out = panel + k * nr;
-        std::memcpy(out, src, sizeof(T) * cols);
-        for (int64_t jj = cols; jj < nr; ++jj) out[jj] = T(0);
+        std::memcpy(out, B + k * ldb + jp * nr, sizeof(T) * cols);
+        std::fill(out + cols, out + nr, T(0));
       }
     }
   }
 }
 
-// B is read in place (no packing) when op(B) is row-major and A is short: with few rows of A
-// each B element is used too few times to repay a copy (on a 64 x 3136 x 576 conv-shaped
-// product, packing B cost 40 % of the time). Edge panels are still packed.
-
-// The single-threaded macro-kernel over rows [m0, m1) (m0 a multiple of mr) and columns
-// [n0, n1) of C.
+// C tile = edge (mr x nr scratch, only rows x cols of it), or beta * C + edge.
 template <class T>
-void macro_kernel(const T* packed_a, int64_t M, int64_t K, int64_t m0, int64_t m1, int64_t n0,
-                  int64_t n1, bool trans_b, const T* B, int64_t ldb, T beta, T* C, int64_t ldc,
+void store_edge(T* c_tile, int64_t ldc, const T* edge, int64_t nr, int64_t rows, int64_t cols,
+                T beta) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t q = 0; q < cols; ++q)
+      c_tile[r * ldc + q] =
+          beta == T(0) ? edge[r * nr + q] : beta * c_tile[r * ldc + q] + edge[r * nr + q];
+}
+
+// One K block on the calling thread, BLIS's inner loops: each mr x kc A panel is loaded into L1
+// once and multiplied with every nr-wide panel of the B block, which stays in L2. Edge tiles
+// run the micro-kernel into a small buffer and are copied back.
+template <class T>
+void block_kernel(const T* packed_a, int64_t M, int64_t pc, int64_t kc, int64_t m_begin,
+                  int64_t m_end, const T* packed_b, int64_t n, T beta, T* C, int64_t ldc,
                   const MicroKernel<T>& uk) {
-  const int64_t mr = uk.mr, nr = uk.nr, m_pad = round_up(M, mr), kc_max = k_block(K, uk);
-  const bool direct_b = !trans_b && M <= kDirectBMaxRows;
-  const int64_t nc_max = direct_b ? nr : std::min(uk.nc, round_up(n1 - n0, nr));
-  T* packed_b = workspace_as<T>(Slot::PackB, static_cast<size_t>(kc_max * nc_max));
+  const int64_t mr = uk.mr, nr = uk.nr;
+  const T* a_block = packed_a + pc * round_up(M, mr);
   alignas(64) T edge[16 * 64];  // mr x nr scratch for partial tiles
-  for (int64_t jc = n0; jc < n1; jc += uk.nc) {
-    const int64_t nc = std::min(uk.nc, n1 - jc);
+  for (int64_t i = m_begin; i < m_end; i += mr) {
+    const T* a_panel = a_block + (i / mr) * kc * mr;
+    const int64_t rows = std::min(mr, m_end - i);
+    for (int64_t j = 0; j < n; j += nr) {
+      const T* b_panel = packed_b + (j / nr) * kc * nr;
+      const int64_t cols = std::min(nr, n - j);
+      T* c_tile = C + (i - m_begin) * ldc + j;
+      if (rows == mr && cols == nr) {
+        uk.run(kc, a_panel, b_panel, nr, c_tile, ldc, beta);
+        continue;
+      }
+      uk.run(kc, a_panel, b_panel, nr, edge, nr, T(0));
+      store_edge(c_tile, ldc, edge, nr, rows, cols, beta);
+    }
+  }
+}
+
+template <class T>
+void indirect_b_kernel(const T* packed_a, int64_t M, int64_t pc, int64_t kc, int64_t m_begin,
+                       int64_t m_end, const T* const* b_rows, int64_t n, T beta, T* C,
+                       int64_t ldc, const MicroKernel<T>& uk) {
+  const int64_t mr = uk.mr, nr = uk.nr;
+  const T* a_block = packed_a + pc * round_up(M, mr);
+  const int64_t full = n / nr * nr;
+  alignas(64) T edge[16 * 64];
+  // The last, partial column panel is packed (zero-padded), so no row is read past column n.
+  T* tail = full < n ? workspace_as<T>(Slot::PackB, static_cast<size_t>(kc * nr)) : nullptr;
+  for (int64_t k = 0; tail != nullptr && k < kc; ++k) {
+    std::copy(b_rows[k] + full, b_rows[k] + n, tail + k * nr);
+    std::fill(tail + k * nr + (n - full), tail + (k + 1) * nr, T(0));
+  }
+  for (int64_t i = m_begin; i < m_end; i += mr) {
+    const T* a_panel = a_block + (i / mr) * kc * mr;
+    const int64_t rows = std::min(mr, m_end - i);
+    T* c_row = C + (i - m_begin) * ldc;
+    for (int64_t j = 0; j < full; j += nr) {
+      if (rows == mr) {
+        uk.run_indirect_b(kc, a_panel, b_rows, j, c_row + j, ldc, beta);
+      } else {
+        uk.run_indirect_b(kc, a_panel, b_rows, j, edge, nr, T(0));
+        store_edge(c_row + j, ldc, edge, nr, rows, nr, beta);
+      }
+    }
+    if (tail != nullptr) {
+      uk.run(kc, a_panel, tail, nr, edge, nr, T(0));
+      store_edge(c_row + full, ldc, edge, nr, rows, n - full, beta);
+    }
+  }
+}
+
+template <class T>
+void indirect_a_kernel(const T* const* a_rows, int64_t m, int64_t segments, int64_t seg_len,
+                       const int64_t* seg_offset, const T* packed_b, int64_t n, T beta, T* C,
+                       int64_t ldc, const MicroKernel<T>& uk) {
+  const int64_t mr = uk.mr, nr = uk.nr, kc = segments * seg_len;
+  alignas(64) T edge[16 * 64];
+  const T* rows_ptr[16];
+  for (int64_t i = 0; i < m; i += mr) {
+    const int64_t rows = std::min(mr, m - i);
+    // Rows past m repeat the last row; their results are dropped.
+    for (int64_t r = 0; r < mr; ++r) rows_ptr[r] = a_rows[std::min(i + r, m - 1)];
+    for (int64_t j = 0; j < n; j += nr) {
+      const int64_t cols = std::min(nr, n - j);
+      const T* b_panel = packed_b + (j / nr) * kc * nr;
+      T* c_tile = C + i * ldc + j;
+      if (rows == mr && cols == nr) {
+        uk.run_indirect_a(segments, seg_len, seg_offset, rows_ptr, b_panel, c_tile, ldc, beta);
+      } else {
+        uk.run_indirect_a(segments, seg_len, seg_offset, rows_ptr, b_panel, edge, nr, T(0));
+        store_edge(c_tile, ldc, edge, nr, rows, cols, beta);
+      }
+    }
+  }
+}
+
+// Rows [m_begin, m_end) and columns [n_begin, n_end) of C = packed_A . op(B) + beta * C on the
+// calling thread: B blocks of kc x nc are packed into this thread's workspace one at a time.
+template <class T>
+void macro_kernel(const T* packed_a, int64_t M, int64_t K, int64_t m_begin, int64_t m_end,
+                  int64_t n_begin, int64_t n_end, bool trans_b, const T* B, int64_t ldb, T beta,
+                  T* C, int64_t ldc, const MicroKernel<T>& uk) {
+  const int64_t kc_max = k_block(K, uk);
+  T* packed_b = workspace_as<T>(Slot::PackB, static_cast<size_t>(kc_max * round_up(uk.nc, uk.nr)));
+  for (int64_t jc = n_begin; jc < n_end; jc += uk.nc) {
+    const int64_t nc = std::min(uk.nc, n_end - jc);
     for (int64_t pc = 0; pc < K; pc += kc_max) {
       const int64_t kc = std::min(kc_max, K - pc);
-      const T beta_block = pc == 0 ? beta : T(1);
-      if (!direct_b) pack_b(packed_b, trans_b, B, ldb, pc, kc, jc, nc, nr);
-      for (int64_t ic = m0; ic < m1; ic += uk.mc) {
-        const int64_t mc = std::min(uk.mc, m1 - ic);
-        for (int64_t jr = 0; jr < nc; jr += nr) {
-          const int64_t cols = std::min(nr, nc - jr);
-          const T* b_panel = packed_b + (jr / nr) * kc * nr;
-          int64_t b_stride = nr;
-          if (direct_b && cols == nr) {
-            b_panel = B + pc * ldb + jc + jr;
-            b_stride = ldb;
-          } else if (direct_b) {
-            pack_b(packed_b, false, B, ldb, pc, kc, jc + jr, cols, nr);
-            b_panel = packed_b;
-          }
-          for (int64_t ir = 0; ir < mc; ir += mr) {
-            const int64_t row = ic + ir;
-            const T* a_panel = packed_a + pc * m_pad + (row / mr) * kc * mr;
-            const int64_t rows = std::min(mr, M - row);
-            T* c_tile = C + row * ldc + jc + jr;
-            if (rows == mr && cols == nr) {
-              uk.run(kc, a_panel, b_panel, b_stride, c_tile, ldc, beta_block);
-              continue;
-            }
-            uk.run(kc, a_panel, b_panel, b_stride, edge, nr, T(0));
-            for (int64_t i = 0; i < rows; ++i)
-              for (int64_t j = 0; j < cols; ++j)
-                c_tile[i * ldc + j] = beta_block == T(0)
-                                          ? edge[i * nr + j]
-                                          : beta_block * c_tile[i * ldc + j] + edge[i * nr + j];
-          }
-        }
-      }
+      const T* b_origin = trans_b ? B + jc * ldb + pc : B + pc * ldb + jc;
+      pack_b_impl(packed_b, trans_b, kc, nc, b_origin, ldb, uk.nr);
+      block_kernel(packed_a, M, pc, kc, m_begin, m_end, packed_b, nc, pc == 0 ? beta : T(1),
+                   C + m_begin * ldc + jc, ldc, uk);
     }
   }
 }
@@ -233,6 +287,17 @@ void scale_c(int64_t M, int64_t N, T beta, T* C, int64_t ldc) {
 }  // namespace
 
 template <class T>
+GemmBlocking gemm_blocking() {
+  const MicroKernel<T>& uk = kernel<T>();
+  return {uk.mr, uk.nr, uk.kc, uk.nc};
+}
+
+template <class T>
+int64_t gemm_k_block(int64_t K) {
+  return k_block(K, kernel<T>());
+}
+
+template <class T>
 int64_t packed_a_size(int64_t M, int64_t K) {
   return round_up(M, kernel<T>().mr) * K;
 }
@@ -240,6 +305,37 @@ int64_t packed_a_size(int64_t M, int64_t K) {
 template <class T>
 void pack_a(T* packed, bool trans_a, int64_t M, int64_t K, T alpha, const T* A, int64_t lda) {
   pack_a_impl(packed, trans_a, M, K, alpha, A, lda, kernel<T>());
+}
+
+template <class T>
+int64_t packed_b_size(int64_t kc, int64_t n) {
+  return kc * round_up(n, kernel<T>().nr);
+}
+
+template <class T>
+void pack_b(T* packed, bool trans_b, int64_t kc, int64_t n, const T* B, int64_t ldb) {
+  pack_b_impl(packed, trans_b, kc, n, B, ldb, kernel<T>().nr);
+}
+
+template <class T>
+void gemm_block(const T* packed_a, int64_t M, int64_t pc, int64_t kc, int64_t m_begin,
+                int64_t m_end, const T* packed_b, int64_t n, T beta, T* C, int64_t ldc) {
+  block_kernel(packed_a, M, pc, kc, m_begin, m_end, packed_b, n, beta, C, ldc, kernel<T>());
+}
+
+template <class T>
+void gemm_block_indirect_b(const T* packed_a, int64_t M, int64_t pc, int64_t kc, int64_t m_begin,
+                           int64_t m_end, const T* const* b_rows, int64_t n, T beta, T* C,
+                           int64_t ldc) {
+  indirect_b_kernel(packed_a, M, pc, kc, m_begin, m_end, b_rows, n, beta, C, ldc, kernel<T>());
+}
+
+template <class T>
+void gemm_block_indirect_a(const T* const* a_rows, int64_t m, int64_t segments, int64_t seg_len,
+                           const int64_t* seg_offset, const T* packed_b, int64_t n, T beta, T* C,
+                           int64_t ldc) {
+  indirect_a_kernel(a_rows, m, segments, seg_len, seg_offset, packed_b, n, beta, C, ldc,
+                    kernel<T>());
 }
 
 template <class T>
@@ -253,6 +349,8 @@ void gemm_packed_a(const T* packed_a, int64_t M, int64_t N, int64_t K, bool tran
   const bool small = M * N * K < int64_t(48) * 48 * 48;
   if (threads <= 1 || small || (m_panels < 2 && n_panels < 2))
     return macro_kernel(packed_a, M, K, 0, M, 0, N, trans_b, B, ldb, beta, C, ldc, uk);
+  // Split N when it has panels for every thread (each thread packs only its own B blocks);
+  // otherwise split M, every thread packing the same B blocks.
   const bool split_n = n_panels >= std::min<int64_t>(m_panels, 4 * threads);
   const int64_t units = split_n ? n_panels : m_panels;
   const int workers = static_cast<int>(std::min<int64_t>(threads, units));
@@ -314,6 +412,16 @@ double micro_kernel_peak_gflops(double seconds) {
 const char* gemm_kernel_name() { return kernels().f32.isa; }
 
 #define FALTUNG_INSTANTIATE_GEMM(T)                                                             \
+  template GemmBlocking gemm_blocking<T>();                                                     \
+  template int64_t gemm_k_block<T>(int64_t);                                                    \
+  template int64_t packed_b_size<T>(int64_t, int64_t);                                          \
+  template void pack_b<T>(T*, bool, int64_t, int64_t, const T*, int64_t);                        \
+  template void gemm_block<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, const T*,  \
+                              int64_t, T, T*, int64_t);                                         \
+  template void gemm_block_indirect_b<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t,  \
+                                         const T* const*, int64_t, T, T*, int64_t);             \
+  template void gemm_block_indirect_a<T>(const T* const*, int64_t, int64_t, int64_t,             \
+                                         const int64_t*, const T*, int64_t, T, T*, int64_t);    \
   template int64_t packed_a_size<T>(int64_t, int64_t);                                          \
   template void pack_a<T>(T*, bool, int64_t, int64_t, T, const T*, int64_t);                    \
   template void gemm_packed_a<T>(const T*, int64_t, int64_t, int64_t, bool, const T*, int64_t, \

@@ -16,6 +16,20 @@ template <class T>
 using MicroKernelFn = void (*)(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc,
                                T beta);
 
+// The same with each B row at its own address: row k at b_rows[k] + j. Convolutions read B
+// straight from the rows of a padded image this way (indirect convolution, no im2col).
+template <class T>
+using IndirectBKernelFn = void (*)(int64_t kc, const T* a, const T* const* b_rows, int64_t j,
+                                   T* c, int64_t ldc, T beta);
+
+// A read in place instead of packed: A(i, k) for the mr rows a_rows[i] over K in `segments`
+// segments of seg_len steps, step t of segment s at a_rows[i][seg_offset[s] + t]; B packed
+// (segments * seg_len rows of nr). A conv layer's weight gradient reads the rows of the padded
+// input this way, one segment per output row.
+template <class T>
+using IndirectAKernelFn = void (*)(int64_t segments, int64_t seg_len, const int64_t* seg_offset,
+                                   const T* const* a_rows, const T* b, T* c, int64_t ldc, T beta);
+
 // Inner-product micro-kernel for C = alpha * A . B^T + beta * C when the rows of both A and B
 // run along K (a conv layer's weight gradient, dY . col^T): no packing at all; each of the
 // dot_mr x dot_nr accumulators holds partial sums of one C entry across the vector lanes and is
@@ -28,8 +42,10 @@ template <class T>
 struct MicroKernel {
   const char* isa;
   int mr, nr;              // register tile
-  int64_t kc, mc, nc;      // cache blocks: kc x nr B panel in L1, mc x kc A block in L2
+  int64_t kc, nc;          // cache blocks: mr x kc A panel in L1, kc x nc B block in L2
   MicroKernelFn<T> run;
+  IndirectBKernelFn<T> run_indirect_b;
+  IndirectAKernelFn<T> run_indirect_a;
   int dot_mr, dot_nr;      // register tile of the inner-product kernel
   DotKernelFn<T> dot;
 };

@@ -47,9 +47,11 @@ constexpr int kDotMr = 4, kDotNr = 6;   // 24 accumulators + 4 A rows + 1 B row 
 }  // namespace
 
 bool avx512_kernels(MicroKernel<float>* f32, MicroKernel<double>* f64) {
-  *f32 = {"avx512", kMrF32, kNvF32 * 16, 320, 128, 1024, &simd_micro_kernel<F32x16, kMrF32, kNvF32>,
+  *f32 = {"avx512", kMrF32, kNvF32 * 16, 256, 512, &simd_micro_kernel<F32x16, kMrF32, kNvF32>,
+          &simd_indirect_b_kernel<F32x16, kMrF32, kNvF32>, &simd_indirect_a_kernel<F32x16, kMrF32, kNvF32>,
           kDotMr, kDotNr, &simd_dot_kernel<F32x16, kDotMr, kDotNr>};
-  *f64 = {"avx512", kMrF64, kNvF64 * 8, 256, 128, 1024, &simd_micro_kernel<F64x8, kMrF64, kNvF64>,
+  *f64 = {"avx512", kMrF64, kNvF64 * 8, 256, 256, &simd_micro_kernel<F64x8, kMrF64, kNvF64>,
+          &simd_indirect_b_kernel<F64x8, kMrF64, kNvF64>, &simd_indirect_a_kernel<F64x8, kMrF64, kNvF64>,
           kDotMr, kDotNr, &simd_dot_kernel<F64x8, kDotMr, kDotNr>};
   return true;
 }

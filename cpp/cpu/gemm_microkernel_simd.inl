@@ -1,31 +1,17 @@
 // The SIMD micro-kernel bodies shared by the AVX2 and AVX-512 files, written once over a vector
 // traits type V (V::reg, V::lanes, load/load_partial/store/set1/fma/zero/sum). Included inside
-// an ISA-specific anonymous namespace; the accumulators stay in registers.
-//   simd_micro_kernel: outer-product form on packed panels, MR x (NV * lanes) tile.
-//   simd_dot_kernel:   inner-product form on unpacked rows along K, MR x NR tile.
+// an ISA-specific anonymous namespace; the MR x (NV * lanes) accumulators stay in registers.
+//   simd_micro_kernel:      A packed (mr values per k), B row k at b + k * ldb.
+//   simd_indirect_b_kernel: A packed, B row k at b_rows[k] + j (rows of a padded image).
+//   simd_indirect_a_kernel: A(i, k) read in place from mr rows over K segments, B packed.
+//   simd_dot_kernel:        inner-product form on unpacked rows along K, MR x NR tile.
+
+// C tile (MR x NV vectors) = acc, or beta * C + acc; beta == 0 does not read C.
 template <class V, int MR, int NV>
-void simd_micro_kernel(int64_t kc, const typename V::scalar* a, const typename V::scalar* b,
-                       int64_t ldb, typename V::scalar* c, int64_t ldc, typename V::scalar beta) {
+inline void store_tile(typename V::reg (&acc)[MR][NV], typename V::scalar* c, int64_t ldc,
+                       typename V::scalar beta) {
   using R = typename V::reg;
   constexpr int L = V::lanes;
-  R acc[MR][NV];
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
-  for (int64_t k = 0; k < kc; ++k) {
-    R bv[NV];
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) bv[v] = V::load(b + v * L);
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) {
-      const R ai = V::set1(a[i]);
-#pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(ai, bv[v], acc[i][v]);
-    }
-    a += MR;
-    b += ldb;
-  }
   if (beta == typename V::scalar(0)) {
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i)
@@ -39,6 +25,83 @@ void simd_micro_kernel(int64_t kc, const typename V::scalar* a, const typename V
       for (int v = 0; v < NV; ++v)
         V::store(c + i * ldc + v * L, V::fma(bb, V::load(c + i * ldc + v * L), acc[i][v]));
   }
+}
+
+// Zeroes the accumulators and prefetches the C tile, which is read and written only after the
+// k loop, so that it arrives while the FMAs run.
+template <class V, int MR, int NV>
+inline void start_tile(typename V::reg (&acc)[MR][NV], const typename V::scalar* c, int64_t ldc) {
+  constexpr int L = V::lanes;
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      acc[i][v] = V::zero();
+      _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + v * L), _MM_HINT_T0);
+    }
+}
+
+// acc += a_k (MR broadcasts, a_at(i)) x b_k (NV vectors from b).
+template <class V, int MR, int NV, class AAt>
+inline void rank1_update(typename V::reg (&acc)[MR][NV], AAt a_at, const typename V::scalar* b) {
+  using R = typename V::reg;
+  constexpr int L = V::lanes;
+  R bv[NV];
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) bv[v] = V::load(b + v * L);
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) {
+    const R ai = V::set1(a_at(i));
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(ai, bv[v], acc[i][v]);
+  }
+}
+
+template <class V, int MR, int NV>
+void simd_micro_kernel(int64_t kc, const typename V::scalar* a, const typename V::scalar* b,
+                       int64_t ldb, typename V::scalar* c, int64_t ldc, typename V::scalar beta) {
+  typename V::reg acc[MR][NV];
+  start_tile<V, MR, NV>(acc, c, ldc);
+  for (int64_t k = 0; k < kc; ++k) {
+    rank1_update<V, MR, NV>(acc, [&](int i) { return a[i]; }, b);
+    a += MR;
+    b += ldb;
+  }
+  store_tile<V, MR, NV>(acc, c, ldc, beta);
+}
+
+template <class V, int MR, int NV>
+void simd_indirect_b_kernel(int64_t kc, const typename V::scalar* a,
+                            const typename V::scalar* const* b_rows, int64_t j,
+                            typename V::scalar* c, int64_t ldc, typename V::scalar beta) {
+  typename V::reg acc[MR][NV];
+  start_tile<V, MR, NV>(acc, c, ldc);
+  for (int64_t k = 0; k < kc; ++k) {
+    rank1_update<V, MR, NV>(acc, [&](int i) { return a[i]; }, b_rows[k] + j);
+    a += MR;
+  }
+  store_tile<V, MR, NV>(acc, c, ldc, beta);
+}
+
+template <class V, int MR, int NV>
+void simd_indirect_a_kernel(int64_t segments, int64_t seg_len, const int64_t* seg_offset,
+                            const typename V::scalar* const* a_rows,
+                            const typename V::scalar* b, typename V::scalar* c, int64_t ldc,
+                            typename V::scalar beta) {
+  using S = typename V::scalar;
+  constexpr int L = V::lanes;
+  typename V::reg acc[MR][NV];
+  start_tile<V, MR, NV>(acc, c, ldc);
+  for (int64_t s = 0; s < segments; ++s) {
+    const S* rows[MR];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) rows[i] = a_rows[i] + seg_offset[s];
+    for (int64_t t = 0; t < seg_len; ++t) {
+      rank1_update<V, MR, NV>(acc, [&](int i) { return rows[i][t]; }, b);
+      b += NV * L;
+    }
+  }
+  store_tile<V, MR, NV>(acc, c, ldc, beta);
 }
 
 template <class V, int MR, int NR>

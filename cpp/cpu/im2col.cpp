@@ -1,7 +1,8 @@
-// im2col / col2im over a tile of output pixels, for one image and one group (faltung/im2col.hpp).
-// Each im2col row (c, kh, kw) is walked one output row at a time: the output columns whose
-// input pixel lies in the padding are zero runs, the rest read x at a fixed step (stride_w), so
-// the stride-1 case is a straight copy.
+// im2col / col2im over a tile of output pixels and a range of im2col rows, for one image and one
+// group (faltung/im2col.hpp). Each im2col row (c, kh, kw) is walked one output row at a time:
+// the output columns whose input pixel lies in the padding are zero runs, the rest read x at a
+// fixed step (stride_w), so the stride-1 case is a straight copy. im2col writes row-major or
+// straight into the GEMM's packed B panels (a run is split where a panel ends).
 #include "faltung/im2col.hpp"
 
 #include <algorithm>
@@ -40,34 +41,66 @@ void walk_row(const Conv2dParams& p, int64_t r, int64_t p_begin, int64_t p_end, 
   }
 }
 
+// Splits a run of n columns from column j of one row at the panel edges of `layout` and calls
+// piece(dst, t0, count) for each piece: dst points at column j + t0, count columns contiguous.
+template <class T, class Piece>
+void for_each_piece(T* row_base, ColumnLayout layout, int64_t j, int64_t n, Piece piece) {
+  j += layout.first_column;
+  if (layout.nr == 0) return piece(row_base + j, 0, n);
+  const int64_t nr = layout.nr, panel_size = layout.ld * nr;
+  for (int64_t t0 = 0; t0 < n;) {
+    const int64_t col = j + t0, count = std::min(n - t0, nr - col % nr);
+    piece(row_base + (col / nr) * panel_size + col % nr, t0, count);
+    t0 += count;
+  }
+}
+
 }  // namespace
 
 template <class T>
-void im2col_tile(T* col, int64_t ld_col, const T* x, int64_t p_begin, int64_t p_end,
-                 const Conv2dParams& p) {
-  const int64_t rows = p.col_rows(), step = p.stride_w;
-  for (int64_t r = 0; r < rows; ++r) {
-    T* out = col + r * ld_col;
+void im2col_tile(T* col, ColumnLayout layout, const T* x, int64_t r_begin, int64_t r_end,
+                 int64_t p_begin, int64_t p_end, const Conv2dParams& p) {
+  const int64_t step = p.stride_w;
+  const int64_t row_stride = layout.nr == 0 ? layout.ld : layout.nr;
+  for (int64_t r = r_begin; r < r_end; ++r) {
+    T* row = col + (r - r_begin) * row_stride;
     walk_row(
-        p, r, p_begin, p_end, [&](int64_t j, int64_t n) { std::fill(out + j, out + j + n, T(0)); },
+        p, r, p_begin, p_end,
+        [&](int64_t j, int64_t n) {
+          for_each_piece(row, layout, j, n,
+                         [](T* out, int64_t, int64_t count) { std::fill(out, out + count, T(0)); });
+        },
         [&](int64_t j, int64_t n, int64_t src) {
-          if (step == 1) {
-            std::memcpy(out + j, x + src, sizeof(T) * n);
-          } else if (step == 2) {  // a constant step lets the compiler vectorise with shuffles
-            for (int64_t t = 0; t < n; ++t) out[j + t] = x[src + 2 * t];
-          } else {
-            for (int64_t t = 0; t < n; ++t) out[j + t] = x[src + t * step];
-          }
+          for_each_piece(row, layout, j, n, [&](T* out, int64_t t0, int64_t count) {
+            const T* in = x + src + t0 * step;
+            if (step == 1) {
+              std::memcpy(out, in, sizeof(T) * count);
+            } else if (step == 2) {  // a constant step lets the compiler vectorise with shuffles
+              for (int64_t t = 0; t < count; ++t) out[t] = in[2 * t];
+            } else {
+              for (int64_t t = 0; t < count; ++t) out[t] = in[t * step];
+            }
+          });
         });
   }
 }
 
 template <class T>
-void col2im_tile_add(T* grad_x, const T* col, int64_t ld_col, int64_t p_begin, int64_t p_end,
-                     const Conv2dParams& p) {
-  const int64_t rows = p.col_rows(), step = p.stride_w;
-  for (int64_t r = 0; r < rows; ++r) {
-    const T* in = col + r * ld_col;
+void copy_tile(T* col, ColumnLayout layout, const T* src, int64_t ld_src, int64_t rows,
+               int64_t n) {
+  const int64_t row_stride = layout.nr == 0 ? layout.ld : layout.nr;
+  for (int64_t r = 0; r < rows; ++r)
+    for_each_piece(col + r * row_stride, layout, 0, n, [&](T* out, int64_t t0, int64_t count) {
+      std::memcpy(out, src + r * ld_src + t0, sizeof(T) * count);
+    });
+}
+
+template <class T>
+void col2im_tile_add(T* grad_x, const T* col, int64_t ld_col, int64_t r_begin, int64_t r_end,
+                     int64_t p_begin, int64_t p_end, const Conv2dParams& p) {
+  const int64_t step = p.stride_w;
+  for (int64_t r = r_begin; r < r_end; ++r) {
+    const T* in = col + (r - r_begin) * ld_col;
     walk_row(
         p, r, p_begin, p_end, [](int64_t, int64_t) {},
         [&](int64_t j, int64_t n, int64_t dst) {
@@ -82,13 +115,15 @@ void col2im_tile_add(T* grad_x, const T* col, int64_t ld_col, int64_t p_begin, i
   }
 }
 
-template void im2col_tile<float>(float*, int64_t, const float*, int64_t, int64_t,
-                                 const Conv2dParams&);
-template void im2col_tile<double>(double*, int64_t, const double*, int64_t, int64_t,
-                                  const Conv2dParams&);
-template void col2im_tile_add<float>(float*, const float*, int64_t, int64_t, int64_t,
-                                     const Conv2dParams&);
-template void col2im_tile_add<double>(double*, const double*, int64_t, int64_t, int64_t,
-                                      const Conv2dParams&);
+template void im2col_tile<float>(float*, ColumnLayout, const float*, int64_t, int64_t, int64_t,
+                                 int64_t, const Conv2dParams&);
+template void im2col_tile<double>(double*, ColumnLayout, const double*, int64_t, int64_t,
+                                  int64_t, int64_t, const Conv2dParams&);
+template void copy_tile<float>(float*, ColumnLayout, const float*, int64_t, int64_t, int64_t);
+template void copy_tile<double>(double*, ColumnLayout, const double*, int64_t, int64_t, int64_t);
+template void col2im_tile_add<float>(float*, const float*, int64_t, int64_t, int64_t, int64_t,
+                                     int64_t, const Conv2dParams&);
+template void col2im_tile_add<double>(double*, const double*, int64_t, int64_t, int64_t, int64_t,
+                                      int64_t, const Conv2dParams&);
 
 }  // namespace faltung

@@ -15,14 +15,58 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
           int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
 
-// Packing op(A) once and multiplying it with many B matrices: convolution layers reuse their
-// weight across images and column tiles, so they pack it once per call.
-// packed_a_size: elements needed for the packed op(A) (M x K), alpha folded in.
+// ---- Building blocks for kernels that make their own packed operands ----------------------
+// Convolutions pack their weight once per call and write im2col columns straight into packed
+// B panels, so they drive the blocked loops themselves with these pieces.
+//
+// K is cut into equal blocks of at most kc_max (gemm_k_block). Packed A holds op(A) (M x K,
+// alpha folded in) for every K block as mr-tall panels: element (i, k) of K block pc lies at
+// pc * round_up(M, mr) + (i / mr) * kc * mr + (k - pc) * mr + i % mr. A packed B block holds
+// kc rows and n columns of op(B) as nr-wide panels: element (k, j) at
+// (j / nr) * kc * nr + k * nr + j % nr; the columns of the last panel past n are zero.
+struct GemmBlocking {
+  int64_t mr, nr;  // register tile of the micro-kernel
+  int64_t kc_max;  // deepest K block: an mr x kc A panel stays in L1
+  int64_t nc;      // columns of a B block: kc_max x nc fills about half of L2
+};
+template <class T>
+GemmBlocking gemm_blocking();
+template <class T>
+int64_t gemm_k_block(int64_t K);  // the kc of every K block of a K-deep product (the last: K - pc)
+
 template <class T>
 int64_t packed_a_size(int64_t M, int64_t K);
 template <class T>
 void pack_a(T* packed, bool trans_a, int64_t M, int64_t K, T alpha, const T* A, int64_t lda);
-// C = packed_A * op(B) + beta * C, threaded like gemm().
+template <class T>
+int64_t packed_b_size(int64_t kc, int64_t n);
+// Packs op(B)[0:kc, 0:n] (B points at its first element) into a B block.
+template <class T>
+void pack_b(T* packed, bool trans_b, int64_t kc, int64_t n, const T* B, int64_t ldb);
+
+// C[m_begin:m_end, 0:n] = packed A (rows m_begin..m_end, K block starting at pc, kc deep)
+// . packed B block + beta * C, on the calling thread. m_begin is a multiple of mr; C points at
+// row m_begin.
+template <class T>
+void gemm_block(const T* packed_a, int64_t M, int64_t pc, int64_t kc, int64_t m_begin,
+                int64_t m_end, const T* packed_b, int64_t n, T beta, T* C, int64_t ldc);
+
+// gemm_block with B read in place: row k of the B block is b_rows[k][0:n] (indirect
+// convolution: the rows of a padded image). Reads nothing past column n of a row.
+template <class T>
+void gemm_block_indirect_b(const T* packed_a, int64_t M, int64_t pc, int64_t kc, int64_t m_begin,
+                           int64_t m_end, const T* const* b_rows, int64_t n, T beta, T* C,
+                           int64_t ldc);
+
+// C[0:m, 0:n] = A . packed B block + beta * C on the calling thread, with A read in place:
+// A(i, k) for k in segment s (seg_len steps each) is a_rows[i][seg_offset[s] + t]. The B block
+// holds segments * seg_len rows.
+template <class T>
+void gemm_block_indirect_a(const T* const* a_rows, int64_t m, int64_t segments, int64_t seg_len,
+                           const int64_t* seg_offset, const T* packed_b, int64_t n, T beta, T* C,
+                           int64_t ldc);
+
+// C = packed_A * op(B) + beta * C over all K blocks, threaded like gemm().
 template <class T>
 void gemm_packed_a(const T* packed_a, int64_t M, int64_t N, int64_t K, bool trans_b, const T* B,
                    int64_t ldb, T beta, T* C, int64_t ldc);

@@ -1,22 +1,39 @@
-// im2col / col2im for one image and one group, restricted to a range of output pixels, so the
-// column buffer stays bounded whatever the layer size. Rows in Caffe's order (c, kh, kw), columns
-// the output pixels [p_begin, p_end) in row-major (oh, ow) order; padding reads as zero.
+// im2col / col2im for one image and one group, restricted to a range of im2col rows and a
+// range of output pixels, so the column buffer stays bounded whatever the layer size. Rows in
+// Caffe's order (c, kh, kw), columns the output pixels [p_begin, p_end) in row-major (oh, ow)
+// order; padding reads as zero.
 #pragma once
 #include <cstdint>
 #include "faltung/params.hpp"
 
 namespace faltung {
 
-// col[r * ld_col + (q - p_begin)] for r < p.col_rows() and q in [p_begin, p_end); x points at
-// the group's first channel of the image. ld_col >= p_end - p_begin lets several images' tiles
-// sit side by side in one column matrix.
-template <class T>
-void im2col_tile(T* col, int64_t ld_col, const T* x, int64_t p_begin, int64_t p_end,
-                 const Conv2dParams& p);
+// Where an im2col matrix goes: row-major with row stride `ld`, or as the GEMM's packed B
+// panels (gemm.hpp: element (k, j) at (j / nr) * kc * nr + k * nr + j % nr) when nr > 0.
+// `first_column` places the tile's first pixel at column first_column, so that several images'
+// tiles sit side by side in one matrix.
+struct ColumnLayout {
+  int64_t ld;            // row-major: row stride (elements); panels: kc, the rows per panel
+  int64_t nr;            // 0: row-major; else the panel width
+  int64_t first_column;
+};
 
-// grad_x += col2im(col) for the same tile (adds; the caller zeroes grad_x once).
+// Rows [r_begin, r_end) of the im2col matrix of x (the group's first channel of the image),
+// for pixels [p_begin, p_end), as rows 0 .. r_end - r_begin of `col`.
 template <class T>
-void col2im_tile_add(T* grad_x, const T* col, int64_t ld_col, int64_t p_begin, int64_t p_end,
-                     const Conv2dParams& p);
+void im2col_tile(T* col, ColumnLayout layout, const T* x, int64_t r_begin, int64_t r_end,
+                 int64_t p_begin, int64_t p_end, const Conv2dParams& p);
+
+// rows x n of the row-major matrix src (row stride ld_src) into `col`: the im2col of a 1x1
+// layer, used to lay a tile of grad_y out as packed B panels.
+template <class T>
+void copy_tile(T* col, ColumnLayout layout, const T* src, int64_t ld_src, int64_t rows,
+               int64_t n);
+
+// grad_x += col2im(col) for the same rows and tile (adds; the caller zeroes grad_x once); col
+// is row-major (ld_col) with row r_begin first.
+template <class T>
+void col2im_tile_add(T* grad_x, const T* col, int64_t ld_col, int64_t r_begin, int64_t r_end,
+                     int64_t p_begin, int64_t p_end, const Conv2dParams& p);
 
 }  // namespace faltung

@@ -13,7 +13,15 @@ namespace faltung {
 int num_threads();
 void set_num_threads(int n);
 
-enum class Slot { PackA = 0, PackB = 1, Columns = 2, Gather = 3, Partial = 4, Count = 5 };
+enum class Slot {
+  PackA, PackB,      // the GEMM's packed operands
+  Columns, Gather,   // conv: im2col / dcol matrices, several images' pixels side by side
+  Partial,           // conv: a thread's partial weight gradient
+  Source,            // conv: padded copies of images (shared by the threads of one call)
+  Rows,              // conv: row addresses and offsets for the indirect GEMM kernels
+  Weights,           // conv: the rotated kernel of a stride-1 input gradient
+  Count
+};
 
 // A 64-byte aligned buffer of at least `bytes` for this thread and slot. Valid until the next
 // call with the same slot on the same thread.

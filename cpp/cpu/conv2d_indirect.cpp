@@ -1,0 +1,274 @@
+// conv2d by indirect GEMM (see conv2d_work.hpp): no im2col. The GEMM reads the rows of a
+// padded copy of the image in place.
+//
+// The source: each channel of an image, zero-padded and split into stride_h x stride_w phase
+// images (phase (a, b) holds padded pixels (i * stride_h + a, j * stride_w + b)), each phase
+// `rows` x `cols`. Kernel tap (kh, kw) then reads, for output pixel (oh, ow), phase
+// ((kh * dh) % sh, (kw * dw) % sw) at (oh + kh * dh / sh, ow + kw * dw / sw): with the outputs
+// numbered q = oh * cols + ow, every tap's values are one contiguous run of the source, starting
+// at the tap's offset. Stride-1 unpadded layers read the image itself.
+//   forward:      Y[:, q] = W_g . B, B row (c, kh, kw) = the tap's run (B read in place);
+//                 the columns ow in [out_w, cols) of each output row are computed and dropped
+//                 (chosen only when they are few: indirect_forward_suits).
+//   grad weight:  dW_g^T = col . dY_g^T with col (A) read in place, one K segment per output
+//                 row (exactly out_w steps: nothing is dropped, so no padding value can leak
+//                 into a sum), dY^T packed per K block; threads own row ranges of dW^T (or
+//                 images, with private partial sums when dW is too small to share).
+// Images are padded a chunk at a time (a bounded workspace), all threads filling it.
+#include <cstring>
+#include <vector>
+
+#include "conv2d_work.hpp"
+#include "faltung/gemm.hpp"
+
+namespace faltung::conv {
+namespace {
+
+constexpr int64_t kSourceBytes = int64_t(64) << 20;  // padded images held at once
+
+struct Source {
+  int64_t channels, sh, sw;  // channels of one image (all groups); phases = stride
+  int64_t rows, cols;        // of one phase image
+  int64_t top, left;         // padding (negative: cropped)
+  bool in_place;             // stride 1 and no padding: the image itself is the source
+  int64_t phase_size() const { return rows * cols; }
+  int64_t channel_size() const { return sh * sw * phase_size(); }
+  int64_t image_size() const { return channels * channel_size(); }
+};
+
+Source make_source(const Conv2dParams& p) {
+  Source s{};
+  s.channels = p.in_channels;
+  s.sh = p.stride_h;
+  s.sw = p.stride_w;
+  s.rows = ceil_div(p.pad_top + p.in_h + p.pad_bottom, s.sh);
+  s.cols = ceil_div(p.pad_left + p.in_w + p.pad_right, s.sw);
+  s.top = p.pad_top;
+  s.left = p.pad_left;
+  s.in_place = s.sh == 1 && s.sw == 1 && p.pad_top == 0 && p.pad_bottom == 0 &&
+               p.pad_left == 0 && p.pad_right == 0;
+  return s;
+}
+
+// Offsets of every tap (group g, row r = (c, kh, kw) of the group's im2col matrix) in an image
+// of the source, at g * col_rows + r.
+std::vector<int64_t> tap_offsets(const Source& s, const Conv2dParams& p) {
+  const int64_t cg = p.in_channels_per_group(), rows = p.col_rows();
+  std::vector<int64_t> taps(static_cast<size_t>(p.groups * rows));
+  for (int64_t g = 0; g < p.groups; ++g)
+    for (int64_t c = 0; c < cg; ++c)
+      for (int64_t kh = 0; kh < p.kernel_h; ++kh)
+        for (int64_t kw = 0; kw < p.kernel_w; ++kw) {
+          const int64_t dy = kh * p.dilation_h, dx = kw * p.dilation_w;
+          const int64_t phase = (dy % s.sh) * s.sw + dx % s.sw;
+          taps[static_cast<size_t>(g * rows + (c * p.kernel_h + kh) * p.kernel_w + kw)] =
+              (g * cg + c) * s.channel_size() + phase * s.phase_size() + (dy / s.sh) * s.cols +
+              dx / s.sw;
+        }
+  return taps;
+}
+
+// Channel c of image x (in_h x in_w) into its phase images at dst.
+template <class T>
+void fill_channel(T* dst, const T* x, const Source& s, const Conv2dParams& p) {
+  for (int64_t a = 0; a < s.sh; ++a)
+    for (int64_t b = 0; b < s.sw; ++b) {
+      T* phase = dst + (a * s.sw + b) * s.phase_size();
+      // Phase columns j read image column j * sw + b - left: those in [0, in_w) are [j0, j1).
+      const int64_t first = b - s.left;
+      const int64_t j0 = std::clamp<int64_t>(ceil_div(-first, s.sw), 0, s.cols);
+      const int64_t j1 = std::clamp<int64_t>(ceil_div(p.in_w - first, s.sw), j0, s.cols);
+      for (int64_t i = 0; i < s.rows; ++i) {
+        T* out = phase + i * s.cols;
+        const int64_t ih = i * s.sh + a - s.top;
+        if (ih < 0 || ih >= p.in_h || j0 == j1) {
+          std::fill(out, out + s.cols, T(0));
+          continue;
+        }
+        const T* in = x + ih * p.in_w + j0 * s.sw + first;
+        std::fill(out, out + j0, T(0));
+        if (s.sw == 1) {
+          std::memcpy(out + j0, in, sizeof(T) * (j1 - j0));
+        } else {
+          for (int64_t j = j0; j < j1; ++j) out[j] = in[(j - j0) * s.sw];
+        }
+        std::fill(out + j1, out + s.cols, T(0));
+      }
+    }
+}
+
+// Images [n0, n0 + count) as one chunk of the source: their base addresses. Fills the Source
+// slot of the calling thread (all threads copying) unless the images are their own source.
+template <class T>
+std::vector<const T*> fill_chunk(const T* x, int64_t n0, int64_t count, const Source& s,
+                                 const Conv2dParams& p) {
+  std::vector<const T*> bases(static_cast<size_t>(count));
+  const int64_t image = p.in_channels * p.in_pixels();
+  if (s.in_place) {
+    for (int64_t n = 0; n < count; ++n) bases[static_cast<size_t>(n)] = x + (n0 + n) * image;
+    return bases;
+  }
+  T* buffer = workspace_as<T>(Slot::Source, static_cast<size_t>(count * s.image_size()));
+  parallel_for(count * s.channels, [&](int64_t index) {
+    const int64_t n = index / s.channels, c = index % s.channels;
+    fill_channel(buffer + n * s.image_size() + c * s.channel_size(),
+                 x + (n0 + n) * image + c * p.in_pixels(), s, p);
+  });
+  for (int64_t n = 0; n < count; ++n) bases[static_cast<size_t>(n)] = buffer + n * s.image_size();
+  return bases;
+}
+
+// Images per chunk: as many as fit kSourceBytes (at least one); all when nothing is copied.
+template <class T>
+int64_t chunk_images(const Source& s, const Conv2dParams& p) {
+  if (s.in_place) return p.batch;
+  return std::clamp<int64_t>(kSourceBytes / (s.image_size() * int64_t(sizeof(T))), 1, p.batch);
+}
+
+}  // namespace
+
+bool indirect_forward_suits(const Conv2dParams& p) {
+  const Source s = make_source(p);
+  return (s.cols - p.out_w) * 8 <= s.cols;  // at most 1/8 of the columns dropped
+}
+
+template <class T>
+void forward_indirect(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
+  const GemmBlocking gb = gemm_blocking<T>();
+  const int64_t og = p.out_channels_per_group(), rows = p.col_rows(), pixels = p.out_pixels();
+  const Source s = make_source(p);
+  const std::vector<int64_t> taps = tap_offsets(s, p);
+  const int64_t kc_max = gemm_k_block<T>(rows);
+  int64_t stride = 0;
+  const T* packed = pack_weights(w, false, p, &stride);
+  // Output columns q = oh * cols + ow of one image, the dropped ones of the last row excluded.
+  const int64_t span = (p.out_h - 1) * s.cols + p.out_w;
+  const int64_t tile = round_up(ceil_div(span, ceil_div(span, gb.nc)), gb.nr);
+  const int64_t tiles = ceil_div(span, tile);
+  const bool compact = s.cols == p.out_w;  // q is the output pixel: write y directly
+  const int64_t chunk = chunk_images<T>(s, p);
+  for (int64_t n0 = 0; n0 < p.batch; n0 += chunk) {
+    const int64_t count = std::min(chunk, p.batch - n0);
+    const std::vector<const T*> bases = fill_chunk(x, n0, count, s, p);
+    const int64_t items = count * p.groups * tiles;
+    const Parts m_parts{og, gb.mr, parts_for(items, ceil_div(og, gb.mr), num_threads())};
+    parallel_for(items * m_parts.parts, [&](int64_t index) {
+      const int64_t part = index % m_parts.parts, rest = index / m_parts.parts;
+      const int64_t t = rest % tiles, g = (rest / tiles) % p.groups, n = rest / tiles / p.groups;
+      const int64_t m0 = m_parts.begin(part), m1 = m_parts.end(part);
+      const int64_t q0 = t * tile, width = std::min(tile, span - q0);
+      const int64_t ldc = compact ? pixels : round_up(width, 16);
+      T* y_plane = plane(y, n0 + n, g, og, p.groups, pixels);
+      T* c = compact ? y_plane + m0 * pixels + q0
+                     : workspace_as<T>(Slot::Gather, static_cast<size_t>((m1 - m0) * ldc));
+      const T** b_rows = workspace_as<const T*>(Slot::Rows, static_cast<size_t>(kc_max));
+      const T* base = bases[static_cast<size_t>(n)] + q0;
+      for (int64_t pc = 0; pc < rows; pc += kc_max) {
+        const int64_t kc = std::min(kc_max, rows - pc);
+        for (int64_t k = 0; k < kc; ++k)
+          b_rows[k] = base + taps[static_cast<size_t>(g * rows + pc + k)];
+        gemm_block_indirect_b(packed + g * stride, og, pc, kc, m0, m1, b_rows, width,
+                              pc == 0 ? T(0) : T(1), c, ldc);
+      }
+      // Rows m0..m1 of the tile into y (dropping the columns ow >= out_w), plus bias.
+      for (int64_t o = m0; o < m1; ++o) {
+        const T value = bias != nullptr ? bias[g * og + o] : T(0);
+        const T* src = c + (o - m0) * ldc;
+        T* dst = y_plane + o * pixels;
+        if (compact) {
+          if (bias != nullptr)
+            for (int64_t j = 0; j < width; ++j) dst[q0 + j] += value;
+          continue;
+        }
+        for (int64_t q = q0; q < q0 + width;) {
+          const int64_t oh = q / s.cols, ow = q % s.cols;
+          const int64_t run = std::min(q0 + width, (oh + 1) * s.cols) - q;
+          for (int64_t j = 0; j < std::min(run, p.out_w - ow); ++j)
+            dst[oh * p.out_w + ow + j] = src[q - q0 + j] + value;
+          q += run;
+        }
+      }
+    });
+  }
+}
+
+template <class T>
+void backward_weight_indirect(T* grad_w, const T* grad_y, const T* x, const Conv2dParams& p) {
+  const GemmBlocking gb = gemm_blocking<T>();
+  const int64_t og = p.out_channels_per_group(), rows = p.col_rows(), pixels = p.out_pixels();
+  const int64_t w_size = p.out_channels * rows;
+  const Source s = make_source(p);
+  const std::vector<int64_t> taps = tap_offsets(s, p);
+  const int threads = num_threads();
+  // Threads own ranges of at least 64 rows of dW^T (each packs dY^T itself, so narrower parts
+  // would spend more on packing than on arithmetic); with too few, they take images instead.
+  const Parts r_parts{rows, gb.mr, parts_for(p.groups, ceil_div(rows, 64), threads)};
+  const int64_t i_parts = p.groups * r_parts.parts >= threads ? 1 : threads;
+  // dW^T per image part: (groups x rows) x og, summed and transposed into grad_w at the end.
+  T* sums = workspace_as<T>(Slot::Partial, static_cast<size_t>(i_parts * w_size));
+  std::fill(sums, sums + i_parts * w_size, T(0));
+  // A K block: whole output rows (segments of out_w steps), about kc deep.
+  const int64_t seg_per_block = std::max<int64_t>(1, gb.kc_max / p.out_w);
+  const int64_t chunk = chunk_images<T>(s, p);
+  for (int64_t n0 = 0; n0 < p.batch; n0 += chunk) {
+    const int64_t count = std::min(chunk, p.batch - n0);
+    const std::vector<const T*> bases = fill_chunk(x, n0, count, s, p);
+    parallel_for(p.groups * r_parts.parts * i_parts, [&](int64_t index) {
+      const int64_t ip = index % i_parts, rest = index / i_parts;
+      const int64_t part = rest % r_parts.parts, g = rest / r_parts.parts;
+      const int64_t r0 = r_parts.begin(part), r1 = r_parts.end(part);
+      const int64_t na = count * ip / i_parts, nb = count * (ip + 1) / i_parts;
+      if (r0 >= r1 || na >= nb) return;
+      // Segments: (image n, output row oh) for n in [na, nb), in order.
+      const int64_t segments = (nb - na) * p.out_h;
+      const int64_t kc_max = seg_per_block * p.out_w;
+      T* packed_b = workspace_as<T>(Slot::PackB, static_cast<size_t>(packed_b_size<T>(kc_max, og)));
+      // Rows slot: the row addresses of A, then the segment offsets.
+      auto* a_rows = workspace_as<const T*>(Slot::Rows, static_cast<size_t>(r1 - r0 + seg_per_block));
+      auto* seg_offset = reinterpret_cast<int64_t*>(a_rows + (r1 - r0));
+      const T* chunk_base = bases[0];
+      for (int64_t r = r0; r < r1; ++r)
+        a_rows[r - r0] = chunk_base + taps[static_cast<size_t>(g * rows + r)];
+      T* dwt = sums + ip * w_size + (g * rows + r0) * og;
+      for (int64_t s0 = 0; s0 < segments; s0 += seg_per_block) {
+        const int64_t nseg = std::min(seg_per_block, segments - s0), kc = nseg * p.out_w;
+        // dY^T of the block as B panels: row k = (segment, ow), column o.
+        const int64_t panel_count = ceil_div(og, gb.nr);
+        for (int64_t sg = 0; sg < nseg; ++sg) {
+          const int64_t n = na + (s0 + sg) / p.out_h, oh = (s0 + sg) % p.out_h;
+          seg_offset[sg] = (bases[static_cast<size_t>(n)] - chunk_base) + oh * s.cols;
+          const T* dy = plane(grad_y, n0 + n, g, og, p.groups, pixels) + oh * p.out_w;
+          for (int64_t o = 0; o < og; ++o) {
+            T* dst = packed_b + (o / gb.nr) * kc * gb.nr + sg * p.out_w * gb.nr + o % gb.nr;
+            const T* src = dy + o * pixels;
+            for (int64_t t = 0; t < p.out_w; ++t) dst[t * gb.nr] = src[t];
+          }
+        }
+        if (og % gb.nr != 0) {
+          T* last = packed_b + (panel_count - 1) * kc * gb.nr;
+          for (int64_t k = 0; k < kc; ++k)
+            std::fill(last + k * gb.nr + og % gb.nr, last + (k + 1) * gb.nr, T(0));
+        }
+        gemm_block_indirect_a(a_rows, r1 - r0, nseg, p.out_w, seg_offset, packed_b, og, T(1),
+                              dwt, og);
+      }
+    });
+  }
+  // grad_w[g * og + o][r] = sum over image parts of dW^T[g][r][o].
+  parallel_for(p.out_channels, [&](int64_t oc) {
+    const int64_t g = oc / og, o = oc % og;
+    for (int64_t r = 0; r < rows; ++r) {
+      T sum = T(0);
+      for (int64_t ip = 0; ip < i_parts; ++ip) sum += sums[ip * w_size + (g * rows + r) * og + o];
+      grad_w[oc * rows + r] = sum;
+    }
+  });
+}
+
+#define FALTUNG_INSTANTIATE_CONV2D_INDIRECT(T)                                                \
+  template void forward_indirect<T>(T*, const T*, const T*, const T*, const Conv2dParams&);  \
+  template void backward_weight_indirect<T>(T*, const T*, const T*, const Conv2dParams&);
+FALTUNG_INSTANTIATE_CONV2D_INDIRECT(float)
+FALTUNG_INSTANTIATE_CONV2D_INDIRECT(double)
+
+}  // namespace faltung::conv

@@ -1,0 +1,84 @@
+// How the conv2d kernels cut their work (internal to cpp/cpu/conv2d*.cpp): tiles of output
+// columns, ranges of a dimension split into parts, a parallel loop over independent items, and
+// the two variants the entry points in conv2d.cpp choose between:
+//   conv2d_indirect.cpp: the GEMM reads a padded copy of the image in place (no im2col);
+//   conv2d_im2col.cpp:   im2col writes the GEMM's packed B panels, col2im adds dcol back.
+#pragma once
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "faltung/gemm.hpp"
+#include "faltung/params.hpp"
+#include "faltung/threads.hpp"
+
+namespace faltung::conv {
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+// [0, size) split into `parts` ranges whose boundaries are multiples of `unit` (the last range
+// ends at size).
+struct Parts {
+  int64_t size, unit, parts;
+  int64_t begin(int64_t k) const {
+    return std::min(size, ceil_div(size, unit) * k / parts * unit);
+  }
+  int64_t end(int64_t k) const { return begin(k + 1); }
+};
+
+// How many parts to cut each of `items` items into (at most `units`, the indivisible pieces of
+// one item) so that there are at least two pieces of work per thread where possible.
+inline int64_t parts_for(int64_t items, int64_t units, int threads) {
+  int64_t parts = 1;
+  while (items * parts < 2 * threads && parts < units) ++parts;
+  return parts;
+}
+
+// Runs body(i) for i in [0, count) over num_threads() threads, each body on one thread (so its
+// GEMMs run single-threaded), dynamically scheduled.
+template <class Body>
+void parallel_for(int64_t count, Body body) {
+  const int threads = static_cast<int>(std::min<int64_t>(num_threads(), count));
+  if (threads <= 1) {
+    for (int64_t i = 0; i < count; ++i) body(i);
+    return;
+  }
+#pragma omp parallel for schedule(dynamic) num_threads(threads)
+  for (int64_t i = 0; i < count; ++i) body(i);
+}
+
+// Image n, group g of an NCHW tensor with `channels_per_group` channels per group.
+template <class T>
+T* plane(T* base, int64_t n, int64_t g, int64_t channels_per_group, int64_t groups,
+         int64_t pixels) {
+  return base + ((n * groups + g) * channels_per_group) * pixels;
+}
+
+// Packs op(W_g) for every group into the caller's PackA slot; returns the per-group stride.
+template <class T>
+const T* pack_weights(const T* w, bool transpose, const Conv2dParams& p, int64_t* stride) {
+  const int64_t og = p.out_channels_per_group(), rows = p.col_rows();
+  const int64_t m = transpose ? rows : og, k = transpose ? og : rows;
+  *stride = packed_a_size<T>(m, k);
+  T* packed = workspace_as<T>(Slot::PackA, static_cast<size_t>(*stride * p.groups));
+  for (int64_t g = 0; g < p.groups; ++g)
+    pack_a(packed + g * *stride, transpose, m, k, T(1), w + g * og * rows, rows);
+  return packed;
+}
+
+// The variants. Weights are (out, in/groups, kh, kw) as the public API takes them.
+template <class T>
+void forward_im2col(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p);
+template <class T>
+void backward_input_col2im(T* grad_x, const T* grad_y, const T* w, const Conv2dParams& p);
+// Whether the indirect forward suits p: the padded rows it reads hold few columns that no
+// output needs (the GEMM computes and drops them).
+bool indirect_forward_suits(const Conv2dParams& p);
+template <class T>
+void forward_indirect(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p);
+template <class T>
+void backward_weight_indirect(T* grad_w, const T* grad_y, const T* x, const Conv2dParams& p);
+
+}  // namespace faltung::conv
