@@ -1,7 +1,7 @@
 // conv2d forward and backward (faltung/conv2d.hpp), NCHW / OIHW, groups: the entry points,
 // each choosing a variant (conv2d_work.hpp):
-//   forward:      indirect GEMM on a padded copy of the input where few of the padded columns
-//                 are dropped (images wider than about 8 columns past the kernel), else im2col.
+//   forward:      GEMM on a padded copy of the input, read in place (wide images) or gathered
+//                 into packed panels (small images, many channels).
 //   grad input:   stride 1: the forward convolution of grad_y, padded by dilation*(k-1) - pad,
 //                 with the kernel rotated by 180 degrees and its in/out channels swapped (no
 //                 col2im); strided: W^T . dY and col2im.
@@ -15,10 +15,10 @@ namespace faltung {
 
 template <class T>
 void conv2d_forward(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
-  if (conv::indirect_forward_suits(p))
+  if (conv::choose_forward<T>(p) == conv::ForwardVariant::kIndirect)
     conv::forward_indirect(y, x, w, bias, p);
   else
-    conv::forward_im2col(y, x, w, bias, p);
+    conv::forward_gathered(y, x, w, bias, p);
 }
 
 template <class T>

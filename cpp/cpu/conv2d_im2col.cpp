@@ -1,18 +1,11 @@
-// conv2d by explicit im2col / col2im (see conv2d_work.hpp): the variant for layers whose padded
-// rows would hold many columns no output needs (small images), and for the input gradient of
-// strided layers.
+// The input gradient of strided conv2d layers by W^T . dY and col2im (see conv2d_work.hpp);
+// stride-1 layers take the forward convolution of dY instead (conv2d.cpp).
 //
 // Work is cut into tiles of output columns: the pixels [p0, p0 + width) of `count` images side
-// by side (images smaller than a tile are batched, so a 7x7 layer still runs GEMMs hundreds of
-// columns wide). Every thread takes whole items and runs its GEMMs on its own; where there are
-// too few images and tiles to go round, an item is also cut along the GEMM's M dimension.
-//   forward:     Y[:, tile] = W_g . col(tile)      items: images x groups x tiles x M parts
-//                for each K block: im2col writes the GEMM's packed B panels, then every
-//                mr-row panel of W_g runs over them (the block stays in L2).
-//   grad input:  dcol = W_g^T . dY[:, tile]        items: images x groups x channel parts
-//                dY tile -> B panels; dcol row block by row block (L2-sized), each followed
-//                by its col2im. Parts own whole input channels, so no two threads add into
-//                the same pixels of grad_x.
+// by side (images smaller than a tile are batched). Items: images x groups x channel parts; a
+// part owns whole input channels (col2im of its rows adds only into them), so no two threads
+// add into the same pixels of grad_x. Per tile, the dY tile is copied into the GEMM's packed B
+// panels; dcol is computed row block by row block (L2-sized), each followed by its col2im.
 #include <cstring>
 #include <numeric>
 
@@ -73,71 +66,7 @@ void zero_panel_tail(T* panels, int64_t kc, int64_t columns, int64_t nr) {
   for (int64_t k = 0; k < kc; ++k) std::fill(last + k * nr + used, last + (k + 1) * nr, T(0));
 }
 
-// Rows [r_begin, r_end) of the item's im2col matrix, its columns [c_begin, c_end) only, as a
-// B block of packed panels (nr > 0) or row-major with row stride ld (nr == 0).
-template <class T>
-void item_columns(T* dst, ColumnLayout layout, const T* x, const Item& it, int64_t r_begin,
-                  int64_t r_end, int64_t c_begin, int64_t c_end, const Conv2dParams& p) {
-  const int64_t cg = p.in_channels_per_group();
-  for (int64_t j = 0; j < it.count; ++j) {
-    const int64_t lo = std::max(c_begin, j * it.width), hi = std::min(c_end, (j + 1) * it.width);
-    if (lo >= hi) continue;
-    layout.first_column = lo - c_begin;
-    im2col_tile(dst, layout, plane(x, it.n0 + j, it.g, cg, p.groups, p.in_pixels()), r_begin,
-                r_end, it.p0 + lo - j * it.width, it.p0 + hi - j * it.width, p);
-  }
-}
-
-// Copies rows [row_begin, row_end) of the item's matrix (row-major, row stride it.ld()) back
-// to the images' planes of an NCHW tensor with `channels` channels per group.
-template <class T>
-void scatter(T* dst, const T* src, const Item& it, int64_t row_begin, int64_t row_end,
-             int64_t channels, int64_t groups, int64_t pixels) {
-  const int64_t cols = it.ld();
-  for (int64_t j = 0; j < it.count; ++j) {
-    T* d = plane(dst, it.n0 + j, it.g, channels, groups, pixels) + it.p0;
-    for (int64_t c = row_begin; c < row_end; ++c)
-      std::memcpy(d + c * pixels, src + c * cols + j * it.width, sizeof(T) * it.width);
-  }
-}
-
 }  // namespace
-
-template <class T>
-void forward_im2col(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
-  const GemmBlocking gb = gemm_blocking<T>();
-  const int64_t og = p.out_channels_per_group(), rows = p.col_rows(), pixels = p.out_pixels();
-  const Tiling t = make_tiling(p, gb.nc, gb.nr);
-  const int64_t kc_max = gemm_k_block<T>(rows);
-  int64_t stride = 0;
-  const T* packed = pack_weights(w, false, p, &stride);
-  const Parts m_parts{og, gb.mr, parts_for(t.items() * p.groups, ceil_div(og, gb.mr), num_threads())};
-  parallel_for(t.items() * p.groups * m_parts.parts, [&](int64_t index) {
-    const int64_t part = index % m_parts.parts, rest = index / m_parts.parts;
-    const int64_t tile_index = rest % t.tiles_per_image, block_g = rest / t.tiles_per_image;
-    const Item it = locate(t, p, block_g / p.groups, block_g % p.groups, tile_index);
-    const int64_t m0 = m_parts.begin(part), m1 = m_parts.end(part), columns = it.columns();
-    T* panels = workspace_as<T>(Slot::Columns, static_cast<size_t>(packed_b_size<T>(kc_max, columns)));
-    T* out = it.count == 1 ? plane(y, it.n0, it.g, og, p.groups, pixels) + it.p0
-                           : workspace_as<T>(Slot::Gather, static_cast<size_t>(og * it.ld()));
-    const int64_t ldc = it.count == 1 ? pixels : it.ld();
-    for (int64_t pc = 0; pc < rows; pc += kc_max) {
-      const int64_t kc = std::min(kc_max, rows - pc);
-      item_columns(panels, ColumnLayout{kc, gb.nr, 0}, x, it, pc, pc + kc, 0, columns, p);
-      zero_panel_tail(panels, kc, columns, gb.nr);
-      gemm_block(packed + it.g * stride, og, pc, kc, m0, m1, panels, columns,
-                 pc == 0 ? T(0) : T(1), out + m0 * ldc, ldc);
-    }
-    if (bias != nullptr) {
-      for (int64_t o = m0; o < m1; ++o) {
-        const T value = bias[it.g * og + o];
-        T* row = out + o * ldc;
-        for (int64_t j = 0; j < columns; ++j) row[j] += value;
-      }
-    }
-    if (it.count > 1) scatter(y, out, it, m0, m1, og, p.groups, pixels);
-  });
-}
 
 template <class T>
 void backward_input_col2im(T* grad_x, const T* grad_y, const T* w, const Conv2dParams& p) {
@@ -200,7 +129,6 @@ void backward_input_col2im(T* grad_x, const T* grad_y, const T* w, const Conv2dP
 }
 
 #define FALTUNG_INSTANTIATE_CONV2D_IM2COL(T)                                                 \
-  template void forward_im2col<T>(T*, const T*, const T*, const T*, const Conv2dParams&);    \
   template void backward_input_col2im<T>(T*, const T*, const T*, const Conv2dParams&);
 FALTUNG_INSTANTIATE_CONV2D_IM2COL(float)
 FALTUNG_INSTANTIATE_CONV2D_IM2COL(double)

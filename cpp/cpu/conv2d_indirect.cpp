@@ -7,9 +7,11 @@
 // ((kh * dh) % sh, (kw * dw) % sw) at (oh + kh * dh / sh, ow + kw * dw / sw): with the outputs
 // numbered q = oh * cols + ow, every tap's values are one contiguous run of the source, starting
 // at the tap's offset. Stride-1 unpadded layers read the image itself.
-//   forward:      Y[:, q] = W_g . B, B row (c, kh, kw) = the tap's run (B read in place);
-//                 the columns ow in [out_w, cols) of each output row are computed and dropped
-//                 (chosen only when they are few: indirect_forward_suits).
+//   forward, indirect:  Y[:, q] = W_g . B, B row (c, kh, kw) = the tap's run (B read in
+//                 place); the columns ow in [out_w, cols) of each output row are computed and
+//                 dropped, so this suits wide images (choose_forward).
+//   forward, gathered:  the same B gathered into packed panels, the columns being the output
+//                 pixels of several images side by side, none dropped: for small images.
 //   grad weight:  dW_g^T = col . dY_g^T with col (A) read in place, one K segment per output
 //                 row (exactly out_w steps: nothing is dropped, so no padding value can leak
 //                 into a sum), dY^T packed per K block; threads own row ranges of dW^T (or
@@ -127,9 +129,15 @@ int64_t chunk_images(const Source& s, const Conv2dParams& p) {
 
 }  // namespace
 
-bool indirect_forward_suits(const Conv2dParams& p) {
+template <class T>
+ForwardVariant choose_forward(const Conv2dParams& p) {
   const Source s = make_source(p);
-  return (s.cols - p.out_w) * 8 <= s.cols;  // at most 1/8 of the columns dropped
+  const double dropped = double(s.cols - p.out_w) / double(p.out_w);  // per computed column
+  // Gathering costs about a tenth of a cycle per B element (a masked load per run); the GEMM
+  // spends og / (2 FMAs x lanes) cycles on each.
+  const GemmBlocking gb = gemm_blocking<T>();
+  const double gather = 0.1 * double(2 * gb.lanes) / double(p.out_channels_per_group());
+  return dropped <= gather ? ForwardVariant::kIndirect : ForwardVariant::kGathered;
 }
 
 template <class T>
@@ -187,6 +195,86 @@ void forward_indirect(T* y, const T* x, const T* w, const T* bias, const Conv2dP
             dst[oh * p.out_w + ow + j] = src[q - q0 + j] + value;
           q += run;
         }
+      }
+    });
+  }
+}
+
+template <class T>
+void forward_gathered(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
+  const GemmBlocking gb = gemm_blocking<T>();
+  const int64_t og = p.out_channels_per_group(), rows = p.col_rows(), pixels = p.out_pixels();
+  const Source s = make_source(p);
+  const std::vector<int64_t> taps = tap_offsets(s, p);
+  const int64_t kc_max = gemm_k_block<T>(rows), nr = gb.nr;
+  int64_t stride = 0;
+  const T* packed = pack_weights(w, false, p, &stride);
+  const int64_t chunk = chunk_images<T>(s, p);
+  for (int64_t n0 = 0; n0 < p.batch; n0 += chunk) {
+    const int64_t count = std::min(chunk, p.batch - n0);
+    const std::vector<const T*> bases = fill_chunk(x, n0, count, s, p);
+    // Columns: the chunk's output pixels, image after image, in tiles of about nc.
+    const int64_t total = count * pixels;
+    const int64_t tile = round_up(ceil_div(total, ceil_div(total, gb.nc)), nr);
+    const int64_t tiles = ceil_div(total, tile);
+    const Parts m_parts{og, gb.mr, parts_for(p.groups * tiles, ceil_div(og, gb.mr), num_threads())};
+    parallel_for(p.groups * tiles * m_parts.parts, [&](int64_t index) {
+      const int64_t part = index % m_parts.parts, rest = index / m_parts.parts;
+      const int64_t t = rest % tiles, g = rest / tiles;
+      const int64_t m0 = m_parts.begin(part), m1 = m_parts.end(part);
+      const int64_t j0 = t * tile, width = std::min(tile, total - j0), panels = ceil_div(width, nr);
+      // Where column j reads in the chunk's source (tap offset 0), and each panel's columns as
+      // runs of consecutive source elements, cut where a vector ends.
+      auto source_offset = [&](int64_t j) {
+        const int64_t n = j / pixels, q = j % pixels;
+        return (bases[static_cast<size_t>(n)] - bases[0]) + (q / p.out_w) * s.cols + q % p.out_w;
+      };
+      const size_t row_bytes = sizeof(const T*) * static_cast<size_t>(kc_max);
+      const size_t count_bytes = sizeof(int64_t) * static_cast<size_t>(panels);
+      char* raw = static_cast<char*>(workspace(
+          Slot::Rows, row_bytes + count_bytes + sizeof(GatherRun) * static_cast<size_t>(panels * nr)));
+      const T** b_rows = reinterpret_cast<const T**>(raw);
+      int64_t* run_count = reinterpret_cast<int64_t*>(raw + row_bytes);
+      GatherRun* runs = reinterpret_cast<GatherRun*>(raw + row_bytes + count_bytes);
+      for (int64_t jp = 0; jp < panels; ++jp) {
+        GatherRun* mine = runs + jp * nr;
+        int64_t count = 0, previous = -2;
+        for (int64_t col = 0; col < nr && jp * nr + col < width; ++col) {
+          const int64_t offset = source_offset(j0 + jp * nr + col);
+          const int32_t vector = static_cast<int32_t>(col / gb.lanes);
+          const int32_t lane = static_cast<int32_t>(col % gb.lanes);
+          if (offset == previous + 1 && lane != 0) {
+            mine[count - 1].hi = lane + 1;
+          } else {
+            mine[count++] = GatherRun{offset - lane, vector, lane, lane + 1};
+          }
+          previous = offset;
+        }
+        run_count[jp] = count;
+      }
+      T* b_block = workspace_as<T>(Slot::Columns, static_cast<size_t>(packed_b_size<T>(kc_max, width)));
+      const int64_t ldc = round_up(width, 16);
+      T* c = workspace_as<T>(Slot::Gather, static_cast<size_t>((m1 - m0) * ldc));
+      for (int64_t pc = 0; pc < rows; pc += kc_max) {
+        const int64_t kc = std::min(kc_max, rows - pc);
+        for (int64_t k = 0; k < kc; ++k) b_rows[k] = bases[0] + taps[static_cast<size_t>(g * rows + pc + k)];
+        for (int64_t jp = 0; jp < panels; ++jp)
+          gather_b_panel(b_block + jp * kc * nr, kc, b_rows, runs + jp * nr, run_count[jp]);
+        gemm_block(packed + g * stride, og, pc, kc, m0, m1, b_block, width, pc == 0 ? T(0) : T(1),
+                   c, ldc);
+      }
+      // The tile's columns back to their images (runs of one image's pixels), plus bias.
+      for (int64_t j = 0; j < width;) {
+        const int64_t n = (j0 + j) / pixels, q = (j0 + j) % pixels;
+        const int64_t run = std::min(width - j, pixels - q);
+        T* y_plane = plane(y, n0 + n, g, og, p.groups, pixels) + q;
+        for (int64_t o = m0; o < m1; ++o) {
+          const T value = bias != nullptr ? bias[g * og + o] : T(0);
+          const T* src = c + (o - m0) * ldc + j;
+          T* dst = y_plane + o * pixels;
+          for (int64_t i = 0; i < run; ++i) dst[i] = src[i] + value;
+        }
+        j += run;
       }
     });
   }
@@ -266,7 +354,9 @@ void backward_weight_indirect(T* grad_w, const T* grad_y, const T* x, const Conv
 }
 
 #define FALTUNG_INSTANTIATE_CONV2D_INDIRECT(T)                                                \
+  template ForwardVariant choose_forward<T>(const Conv2dParams&);                            \
   template void forward_indirect<T>(T*, const T*, const T*, const T*, const Conv2dParams&);  \
+  template void forward_gathered<T>(T*, const T*, const T*, const T*, const Conv2dParams&);  \
   template void backward_weight_indirect<T>(T*, const T*, const T*, const Conv2dParams&);
 FALTUNG_INSTANTIATE_CONV2D_INDIRECT(float)
 FALTUNG_INSTANTIATE_CONV2D_INDIRECT(double)

@@ -1,8 +1,8 @@
 // How the conv2d kernels cut their work (internal to cpp/cpu/conv2d*.cpp): tiles of output
 // columns, ranges of a dimension split into parts, a parallel loop over independent items, and
-// the two variants the entry points in conv2d.cpp choose between:
-//   conv2d_indirect.cpp: the GEMM reads a padded copy of the image in place (no im2col);
-//   conv2d_im2col.cpp:   im2col writes the GEMM's packed B panels, col2im adds dcol back.
+// the variants the entry points in conv2d.cpp choose between:
+//   conv2d_indirect.cpp: the GEMM reads a padded copy of the image, in place or gathered;
+//   conv2d_im2col.cpp:   the input gradient of strided layers, W^T . dY and col2im.
 #pragma once
 #include <omp.h>
 
@@ -70,14 +70,17 @@ const T* pack_weights(const T* w, bool transpose, const Conv2dParams& p, int64_t
 
 // The variants. Weights are (out, in/groups, kh, kw) as the public API takes them.
 template <class T>
-void forward_im2col(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p);
-template <class T>
 void backward_input_col2im(T* grad_x, const T* grad_y, const T* w, const Conv2dParams& p);
-// Whether the indirect forward suits p: the padded rows it reads hold few columns that no
-// output needs (the GEMM computes and drops them).
-bool indirect_forward_suits(const Conv2dParams& p);
+// The forward variants on padded images: B read in place, computing and dropping the padded
+// columns of each output row (cheap for wide images), or gathered into packed panels (cheap
+// for many output channels). choose_forward weighs the two costs.
+enum class ForwardVariant { kIndirect, kGathered };
+template <class T>
+ForwardVariant choose_forward(const Conv2dParams& p);
 template <class T>
 void forward_indirect(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p);
+template <class T>
+void forward_gathered(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p);
 template <class T>
 void backward_weight_indirect(T* grad_w, const T* grad_y, const T* x, const Conv2dParams& p);
 

@@ -289,7 +289,7 @@ void scale_c(int64_t M, int64_t N, T beta, T* C, int64_t ldc) {
 template <class T>
 GemmBlocking gemm_blocking() {
   const MicroKernel<T>& uk = kernel<T>();
-  return {uk.mr, uk.nr, uk.kc, uk.nc};
+  return {uk.mr, uk.nr, uk.lanes, uk.kc, uk.nc};
 }
 
 template <class T>
@@ -328,6 +328,12 @@ void gemm_block_indirect_b(const T* packed_a, int64_t M, int64_t pc, int64_t kc,
                            int64_t m_end, const T* const* b_rows, int64_t n, T beta, T* C,
                            int64_t ldc) {
   indirect_b_kernel(packed_a, M, pc, kc, m_begin, m_end, b_rows, n, beta, C, ldc, kernel<T>());
+}
+
+template <class T>
+void gather_b_panel(T* panel, int64_t kc, const T* const* b_rows, const GatherRun* runs,
+                    int64_t count) {
+  kernel<T>().gather_panel(panel, kc, b_rows, runs, count);
 }
 
 template <class T>
@@ -420,6 +426,7 @@ const char* gemm_kernel_name() { return kernels().f32.isa; }
                               int64_t, T, T*, int64_t);                                         \
   template void gemm_block_indirect_b<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t,  \
                                          const T* const*, int64_t, T, T*, int64_t);             \
+  template void gather_b_panel<T>(T*, int64_t, const T* const*, const GatherRun*, int64_t);   \
   template void gemm_block_indirect_a<T>(const T* const*, int64_t, int64_t, int64_t,             \
                                          const int64_t*, const T*, int64_t, T, T*, int64_t);    \
   template int64_t packed_a_size<T>(int64_t, int64_t);                                          \

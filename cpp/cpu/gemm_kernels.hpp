@@ -2,10 +2,12 @@
 // A_panel holds kc columns of MR values and B_panel kc rows of NR values (packed by gemm.cpp,
 // zero-padded at the edges). One table entry per instruction set and dtype; the files
 // gemm_kernels_avx512.cpp / _avx2.cpp are compiled for those ISAs only and include nothing but
-// this header and <immintrin.h>, so no ISA-specific copy of shared inline code can leak into
+// this header (with faltung/gemm.hpp) and <immintrin.h>, so no ISA-specific copy of shared inline code can leak into
 // the baseline build. gemm.cpp picks the best entry the CPU supports, once.
 #pragma once
 #include <cstdint>
+
+#include "faltung/gemm.hpp"
 
 namespace faltung::cpu {
 
@@ -30,6 +32,11 @@ template <class T>
 using IndirectAKernelFn = void (*)(int64_t segments, int64_t seg_len, const int64_t* seg_offset,
                                    const T* const* a_rows, const T* b, T* c, int64_t ldc, T beta);
 
+// Packs one B panel (kc x nr) by gathering runs (GatherRun, faltung/gemm.hpp).
+template <class T>
+using GatherPanelFn = void (*)(T* panel, int64_t kc, const T* const* b_rows, const GatherRun* runs,
+                               int64_t count);
+
 // Inner-product micro-kernel for C = alpha * A . B^T + beta * C when the rows of both A and B
 // run along K (a conv layer's weight gradient, dY . col^T): no packing at all; each of the
 // dot_mr x dot_nr accumulators holds partial sums of one C entry across the vector lanes and is
@@ -42,10 +49,12 @@ template <class T>
 struct MicroKernel {
   const char* isa;
   int mr, nr;              // register tile
+  int lanes;               // elements per vector (a panel row is nr / lanes vectors)
   int64_t kc, nc;          // cache blocks: mr x kc A panel in L1, kc x nc B block in L2
   MicroKernelFn<T> run;
   IndirectBKernelFn<T> run_indirect_b;
   IndirectAKernelFn<T> run_indirect_a;
+  GatherPanelFn<T> gather_panel;
   int dot_mr, dot_nr;      // register tile of the inner-product kernel
   DotKernelFn<T> dot;
 };

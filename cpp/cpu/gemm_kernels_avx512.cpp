@@ -21,6 +21,10 @@ struct F32x16 {
     return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1), p);
   }
   static float sum(reg v) { return _mm512_reduce_add_ps(v); }
+  // v with lanes [lo, hi) replaced by p[lo..hi) (the other lanes of p are not read).
+  static reg load_lanes(reg v, const float* p, int lo, int hi) {
+    return _mm512_mask_loadu_ps(v, static_cast<__mmask16>((1u << hi) - (1u << lo)), p);
+  }
 };
 
 struct F64x8 {
@@ -36,6 +40,9 @@ struct F64x8 {
     return _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << n) - 1), p);
   }
   static double sum(reg v) { return _mm512_reduce_add_pd(v); }
+  static reg load_lanes(reg v, const double* p, int lo, int hi) {
+    return _mm512_mask_loadu_pd(v, static_cast<__mmask8>((1u << hi) - (1u << lo)), p);
+  }
 };
 
 #include "gemm_microkernel_simd.inl"
@@ -47,11 +54,13 @@ constexpr int kDotMr = 4, kDotNr = 6;   // 24 accumulators + 4 A rows + 1 B row 
 }  // namespace
 
 bool avx512_kernels(MicroKernel<float>* f32, MicroKernel<double>* f64) {
-  *f32 = {"avx512", kMrF32, kNvF32 * 16, 256, 512, &simd_micro_kernel<F32x16, kMrF32, kNvF32>,
+  *f32 = {"avx512", kMrF32, kNvF32 * 16, 16, 256, 512, &simd_micro_kernel<F32x16, kMrF32, kNvF32>,
           &simd_indirect_b_kernel<F32x16, kMrF32, kNvF32>, &simd_indirect_a_kernel<F32x16, kMrF32, kNvF32>,
+          &simd_gather_panel<F32x16, kNvF32>,
           kDotMr, kDotNr, &simd_dot_kernel<F32x16, kDotMr, kDotNr>};
-  *f64 = {"avx512", kMrF64, kNvF64 * 8, 256, 256, &simd_micro_kernel<F64x8, kMrF64, kNvF64>,
+  *f64 = {"avx512", kMrF64, kNvF64 * 8, 8, 256, 256, &simd_micro_kernel<F64x8, kMrF64, kNvF64>,
           &simd_indirect_b_kernel<F64x8, kMrF64, kNvF64>, &simd_indirect_a_kernel<F64x8, kMrF64, kNvF64>,
+          &simd_gather_panel<F64x8, kNvF64>,
           kDotMr, kDotNr, &simd_dot_kernel<F64x8, kDotMr, kDotNr>};
   return true;
 }

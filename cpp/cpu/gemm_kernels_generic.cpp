@@ -1,6 +1,8 @@
 // Plain C++ GEMM micro-kernels for CPUs without AVX2 (and for non-x86 builds): outer-product
-// form (packed, indirect B, indirect A) and inner-product form, the same contract as the SIMD
+// form (packed, indirect B, indirect A), the gathering B packer and the inner-product form, the same contract as the SIMD
 // kernels, a 4 x 8 tile the compiler may vectorise for the baseline ISA.
+#include <algorithm>
+
 #include "gemm_kernels.hpp"
 
 namespace faltung::cpu {
@@ -47,6 +49,18 @@ void generic_indirect_a_kernel(int64_t segments, int64_t seg_len, const int64_t*
   store_tile(acc, c, ldc, beta);
 }
 
+// The generic kernels' "vectors" are whole panel rows (one vector of NR lanes).
+template <class T, int NR>
+void generic_gather_panel(T* panel, int64_t kc, const T* const* b_rows, const GatherRun* runs,
+                          int64_t count) {
+  for (int64_t k = 0; k < kc; ++k) {
+    T* row = panel + k * NR;
+    std::fill(row, row + NR, T(0));
+    for (int64_t r = 0; r < count; ++r)
+      for (int l = runs[r].lo; l < runs[r].hi; ++l) row[l] = b_rows[k][runs[r].src + l];
+  }
+}
+
 template <class T, int MR, int NR>
 void generic_dot_kernel(int64_t K, const T* a, int64_t lda, const T* b, int64_t ldb, T* c,
                         int64_t ldc, T alpha, T beta) {
@@ -61,11 +75,13 @@ void generic_dot_kernel(int64_t K, const T* a, int64_t lda, const T* b, int64_t 
 }  // namespace
 
 void generic_kernels(MicroKernel<float>* f32, MicroKernel<double>* f64) {
-  *f32 = {"generic", 4, 8, 256, 512, &generic_micro_kernel<float, 4, 8>,
-          &generic_indirect_b_kernel<float, 4, 8>, &generic_indirect_a_kernel<float, 4, 8>, 2, 2,
+  *f32 = {"generic", 4, 8, 8, 256, 512, &generic_micro_kernel<float, 4, 8>,
+          &generic_indirect_b_kernel<float, 4, 8>, &generic_indirect_a_kernel<float, 4, 8>,
+          &generic_gather_panel<float, 8>, 2, 2,
           &generic_dot_kernel<float, 2, 2>};
-  *f64 = {"generic", 4, 8, 256, 256, &generic_micro_kernel<double, 4, 8>,
-          &generic_indirect_b_kernel<double, 4, 8>, &generic_indirect_a_kernel<double, 4, 8>, 2, 2,
+  *f64 = {"generic", 4, 8, 8, 256, 256, &generic_micro_kernel<double, 4, 8>,
+          &generic_indirect_b_kernel<double, 4, 8>, &generic_indirect_a_kernel<double, 4, 8>,
+          &generic_gather_panel<double, 8>, 2, 2,
           &generic_dot_kernel<double, 2, 2>};
 }
 

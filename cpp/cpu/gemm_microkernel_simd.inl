@@ -1,9 +1,10 @@
 // The SIMD micro-kernel bodies shared by the AVX2 and AVX-512 files, written once over a vector
-// traits type V (V::reg, V::lanes, load/load_partial/store/set1/fma/zero/sum). Included inside
+// traits type V (V::reg, V::lanes, load/load_partial/load_lanes/store/set1/fma/zero/sum). Included inside
 // an ISA-specific anonymous namespace; the MR x (NV * lanes) accumulators stay in registers.
 //   simd_micro_kernel:      A packed (mr values per k), B row k at b + k * ldb.
 //   simd_indirect_b_kernel: A packed, B row k at b_rows[k] + j (rows of a padded image).
 //   simd_indirect_a_kernel: A(i, k) read in place from mr rows over K segments, B packed.
+//   simd_gather_panel:      packs a B panel from runs of the rows b_rows[k] (masked loads).
 //   simd_dot_kernel:        inner-product form on unpacked rows along K, MR x NR tile.
 
 // C tile (MR x NV vectors) = acc, or beta * C + acc; beta == 0 does not read C.
@@ -102,6 +103,25 @@ void simd_indirect_a_kernel(int64_t segments, int64_t seg_len, const int64_t* se
     }
   }
   store_tile<V, MR, NV>(acc, c, ldc, beta);
+}
+
+// Runs come in column order, so each vector's runs are consecutive: one register per vector.
+template <class V, int NV>
+void simd_gather_panel(typename V::scalar* panel, int64_t kc,
+                       const typename V::scalar* const* b_rows, const GatherRun* runs,
+                       int64_t count) {
+  constexpr int L = V::lanes;
+  for (int64_t k = 0; k < kc; ++k) {
+    const typename V::scalar* row = b_rows[k];
+    int64_t r = 0;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      typename V::reg lanes = V::zero();
+      for (; r < count && runs[r].vector == v; ++r)
+        lanes = V::load_lanes(lanes, row + runs[r].src, runs[r].lo, runs[r].hi);
+      V::store(panel + (k * NV + v) * L, lanes);
+    }
+  }
 }
 
 template <class V, int MR, int NR>

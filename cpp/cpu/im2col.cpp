@@ -1,8 +1,8 @@
-// im2col / col2im over a tile of output pixels and a range of im2col rows, for one image and one
-// group (faltung/im2col.hpp). Each im2col row (c, kh, kw) is walked one output row at a time:
-// the output columns whose input pixel lies in the padding are zero runs, the rest read x at a
-// fixed step (stride_w), so the stride-1 case is a straight copy. im2col writes row-major or
-// straight into the GEMM's packed B panels (a run is split where a panel ends).
+// col2im over a tile of output pixels and a range of im2col rows, for one image and one group,
+// and copy_tile (faltung/im2col.hpp). Each im2col row (c, kh, kw) is walked one output row at a
+// time: the output columns whose input pixel lies in the padding are skipped, the rest add into
+// grad_x at a fixed step (stride_w). copy_tile writes row-major or straight into the GEMM's
+// packed B panels (a run is split where a panel ends).
 #include "faltung/im2col.hpp"
 
 #include <algorithm>
@@ -58,34 +58,6 @@ void for_each_piece(T* row_base, ColumnLayout layout, int64_t j, int64_t n, Piec
 }  // namespace
 
 template <class T>
-void im2col_tile(T* col, ColumnLayout layout, const T* x, int64_t r_begin, int64_t r_end,
-                 int64_t p_begin, int64_t p_end, const Conv2dParams& p) {
-  const int64_t step = p.stride_w;
-  const int64_t row_stride = layout.nr == 0 ? layout.ld : layout.nr;
-  for (int64_t r = r_begin; r < r_end; ++r) {
-    T* row = col + (r - r_begin) * row_stride;
-    walk_row(
-        p, r, p_begin, p_end,
-        [&](int64_t j, int64_t n) {
-          for_each_piece(row, layout, j, n,
-                         [](T* out, int64_t, int64_t count) { std::fill(out, out + count, T(0)); });
-        },
-        [&](int64_t j, int64_t n, int64_t src) {
-          for_each_piece(row, layout, j, n, [&](T* out, int64_t t0, int64_t count) {
-            const T* in = x + src + t0 * step;
-            if (step == 1) {
-              std::memcpy(out, in, sizeof(T) * count);
-            } else if (step == 2) {  // a constant step lets the compiler vectorise with shuffles
-              for (int64_t t = 0; t < count; ++t) out[t] = in[2 * t];
-            } else {
-              for (int64_t t = 0; t < count; ++t) out[t] = in[t * step];
-            }
-          });
-        });
-  }
-}
-
-template <class T>
 void copy_tile(T* col, ColumnLayout layout, const T* src, int64_t ld_src, int64_t rows,
                int64_t n) {
   const int64_t row_stride = layout.nr == 0 ? layout.ld : layout.nr;
@@ -115,10 +87,6 @@ void col2im_tile_add(T* grad_x, const T* col, int64_t ld_col, int64_t r_begin, i
   }
 }
 
-template void im2col_tile<float>(float*, ColumnLayout, const float*, int64_t, int64_t, int64_t,
-                                 int64_t, const Conv2dParams&);
-template void im2col_tile<double>(double*, ColumnLayout, const double*, int64_t, int64_t,
-                                  int64_t, int64_t, const Conv2dParams&);
 template void copy_tile<float>(float*, ColumnLayout, const float*, int64_t, int64_t, int64_t);
 template void copy_tile<double>(double*, ColumnLayout, const double*, int64_t, int64_t, int64_t);
 template void col2im_tile_add<float>(float*, const float*, int64_t, int64_t, int64_t, int64_t,

@@ -26,6 +26,7 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
 // (j / nr) * kc * nr + k * nr + j % nr; the columns of the last panel past n are zero.
 struct GemmBlocking {
   int64_t mr, nr;  // register tile of the micro-kernel
+  int64_t lanes;   // elements per vector register: a panel row is nr / lanes vectors
   int64_t kc_max;  // deepest K block: an mr x kc A panel stays in L1
   int64_t nc;      // columns of a B block: kc_max x nc fills about half of L2
 };
@@ -57,6 +58,18 @@ template <class T>
 void gemm_block_indirect_b(const T* packed_a, int64_t M, int64_t pc, int64_t kc, int64_t m_begin,
                            int64_t m_end, const T* const* b_rows, int64_t n, T beta, T* C,
                            int64_t ldc);
+
+// One nr-wide panel of a B block gathered from runs of in-place rows: each panel row is
+// nr / lanes vectors, and lanes [lo, hi) of vector `vector` of row k come from
+// b_rows[k][src + lane]; lanes outside every run are zero. Several small images' output pixels
+// side by side are a few runs per panel (one per output row).
+struct GatherRun {
+  int64_t src;  // offset of lane 0 of the vector (the lanes outside [lo, hi) are not read)
+  int32_t vector, lo, hi;
+};
+template <class T>
+void gather_b_panel(T* panel, int64_t kc, const T* const* b_rows, const GatherRun* runs,
+                    int64_t count);
 
 // C[0:m, 0:n] = A . packed B block + beta * C on the calling thread, with A read in place:
 // A(i, k) for k in segment s (seg_len steps each) is a_rows[i][seg_offset[s] + t]. The B block
