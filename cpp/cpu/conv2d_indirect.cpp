@@ -223,12 +223,8 @@ void forward_gathered(T* y, const T* x, const T* w, const T* bias, const Conv2dP
       const int64_t t = rest % tiles, g = rest / tiles;
       const int64_t m0 = m_parts.begin(part), m1 = m_parts.end(part);
       const int64_t j0 = t * tile, width = std::min(tile, total - j0), panels = ceil_div(width, nr);
-      // Where column j reads in the chunk's source (tap offset 0), and each panel's columns as
-      // runs of consecutive source elements, cut where a vector ends.
-      auto source_offset = [&](int64_t j) {
-        const int64_t n = j / pixels, q = j % pixels;
-        return (bases[static_cast<size_t>(n)] - bases[0]) + (q / p.out_w) * s.cols + q % p.out_w;
-      };
+      // Each panel's columns as runs of consecutive source elements (tap offset 0), cut where
+      // a vector ends; (n, oh, ow) walks the tile's columns without dividing.
       const size_t row_bytes = sizeof(const T*) * static_cast<size_t>(kc_max);
       const size_t count_bytes = sizeof(int64_t) * static_cast<size_t>(panels);
       char* raw = static_cast<char*>(workspace(
@@ -236,19 +232,26 @@ void forward_gathered(T* y, const T* x, const T* w, const T* bias, const Conv2dP
       const T** b_rows = reinterpret_cast<const T**>(raw);
       int64_t* run_count = reinterpret_cast<int64_t*>(raw + row_bytes);
       GatherRun* runs = reinterpret_cast<GatherRun*>(raw + row_bytes + count_bytes);
+      int64_t n = j0 / pixels, oh = (j0 % pixels) / p.out_w, ow = j0 % p.out_w;
       for (int64_t jp = 0; jp < panels; ++jp) {
         GatherRun* mine = runs + jp * nr;
         int64_t count = 0, previous = -2;
         for (int64_t col = 0; col < nr && jp * nr + col < width; ++col) {
-          const int64_t offset = source_offset(j0 + jp * nr + col);
-          const int32_t vector = static_cast<int32_t>(col / gb.lanes);
+          const int64_t offset = (bases[static_cast<size_t>(n)] - bases[0]) + oh * s.cols + ow;
           const int32_t lane = static_cast<int32_t>(col % gb.lanes);
           if (offset == previous + 1 && lane != 0) {
             mine[count - 1].hi = lane + 1;
           } else {
-            mine[count++] = GatherRun{offset - lane, vector, lane, lane + 1};
+            mine[count++] = GatherRun{offset - lane, static_cast<int32_t>(col / gb.lanes), lane, lane + 1};
           }
           previous = offset;
+          if (++ow == p.out_w) {
+            ow = 0;
+            if (++oh == p.out_h) {
+              oh = 0;
+              ++n;
+            }
+          }
         }
         run_count[jp] = count;
       }

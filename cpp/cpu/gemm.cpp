@@ -76,6 +76,8 @@ void pack_a_impl(T* packed, bool trans_a, int64_t M, int64_t K, T alpha, const T
           for (int64_t i = 0; i < rows; ++i) dst[k * mr + i] = alpha * src[i];
           for (int64_t i = rows; i < mr; ++i) dst[k * mr + i] = T(0);
         }
+      } else if (uk.pack_rows != nullptr) {
+        uk.pack_rows(dst, A + ip * mr * lda + pc, lda, rows, kc, alpha);
       } else {
         for (int64_t i = 0; i < rows; ++i) {
           const T* src = A + (ip * mr + i) * lda + pc;
@@ -157,21 +159,28 @@ void indirect_b_kernel(const T* packed_a, int64_t M, int64_t pc, int64_t kc, int
   const T* a_block = packed_a + pc * round_up(M, mr);
   const int64_t full = n / nr * nr;
   alignas(64) T edge[16 * 64];
-  // The last, partial column panel is packed (zero-padded), so no row is read past column n.
+  // The last, partial column panel is gathered (zero-padded), so no row is read past column n.
   T* tail = full < n ? workspace_as<T>(Slot::PackB, static_cast<size_t>(kc * nr)) : nullptr;
-  for (int64_t k = 0; tail != nullptr && k < kc; ++k) {
-    std::copy(b_rows[k] + full, b_rows[k] + n, tail + k * nr);
-    std::fill(tail + k * nr + (n - full), tail + (k + 1) * nr, T(0));
+  if (tail != nullptr) {
+    GatherRun runs[64];
+    int64_t count = 0;
+    for (int64_t j = full; j < n; j += uk.lanes) {
+      const int32_t vector = static_cast<int32_t>((j - full) / uk.lanes);
+      runs[count++] = GatherRun{j, vector, 0, static_cast<int32_t>(std::min<int64_t>(uk.lanes, n - j))};
+    }
+    uk.gather_panel(tail, kc, b_rows, runs, count);
   }
   for (int64_t i = m_begin; i < m_end; i += mr) {
     const T* a_panel = a_block + (i / mr) * kc * mr;
     const int64_t rows = std::min(mr, m_end - i);
     T* c_row = C + (i - m_begin) * ldc;
+    // The first row panel's pass brings B into cache: it prefetches the next column panel.
+    const auto run = uk.run_indirect_b[i == m_begin && full > nr ? 1 : 0];
     for (int64_t j = 0; j < full; j += nr) {
       if (rows == mr) {
-        uk.run_indirect_b(kc, a_panel, b_rows, j, c_row + j, ldc, beta);
+        run(kc, a_panel, b_rows, j, c_row + j, ldc, beta);
       } else {
-        uk.run_indirect_b(kc, a_panel, b_rows, j, edge, nr, T(0));
+        run(kc, a_panel, b_rows, j, edge, nr, T(0));
         store_edge(c_row + j, ldc, edge, nr, rows, nr, beta);
       }
     }

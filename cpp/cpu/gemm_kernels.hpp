@@ -37,6 +37,12 @@ template <class T>
 using GatherPanelFn = void (*)(T* panel, int64_t kc, const T* const* b_rows, const GatherRun* runs,
                                int64_t count);
 
+// Packs one mr x kc panel of A from `rows` (<= mr) rows of a row-major matrix, interleaved:
+// dst[k * mr + i] = alpha * src[i * lda + k], rows past `rows` zero. Optional (nullptr: the
+// driver's plain loop); the AVX-512 float kernel transposes 8 x 16 blocks in registers.
+template <class T>
+using PackRowsFn = void (*)(T* dst, const T* src, int64_t lda, int64_t rows, int64_t kc, T alpha);
+
 // Inner-product micro-kernel for C = alpha * A . B^T + beta * C when the rows of both A and B
 // run along K (a conv layer's weight gradient, dY . col^T): no packing at all; each of the
 // dot_mr x dot_nr accumulators holds partial sums of one C entry across the vector lanes and is
@@ -52,9 +58,10 @@ struct MicroKernel {
   int lanes;               // elements per vector (a panel row is nr / lanes vectors)
   int64_t kc, nc;          // cache blocks: mr x kc A panel in L1, kc x nc B block in L2
   MicroKernelFn<T> run;
-  IndirectBKernelFn<T> run_indirect_b;
+  IndirectBKernelFn<T> run_indirect_b[2];  // [1]: prefetching the next panel's rows
   IndirectAKernelFn<T> run_indirect_a;
   GatherPanelFn<T> gather_panel;
+  PackRowsFn<T> pack_rows;
   int dot_mr, dot_nr;      // register tile of the inner-product kernel
   DotKernelFn<T> dot;
 };

@@ -68,12 +68,14 @@ bool avx2_kernels(MicroKernel<float>* f32, MicroKernel<double>* f64) {
   // 6 x 16 floats / 6 x 8 doubles: 12 accumulators + 2 B vectors + 1 broadcast of 16 registers;
   // the inner-product kernel 3 x 3: 9 accumulators + 3 A rows + 1 B row.
   *f32 = {"avx2", 6, 16, 8, 256, 512, &simd_micro_kernel<F32x8, 6, 2>,
-          &simd_indirect_b_kernel<F32x8, 6, 2>, &simd_indirect_a_kernel<F32x8, 6, 2>,
-          &simd_gather_panel<F32x8, 2>, 3, 3,
+          {&simd_indirect_b_kernel<F32x8, 6, 2, false>, &simd_indirect_b_kernel<F32x8, 6, 2, true>},
+          &simd_indirect_a_kernel<F32x8, 6, 2>,
+          &simd_gather_panel<F32x8, 2>, nullptr, 3, 3,
           &simd_dot_kernel<F32x8, 3, 3>};
   *f64 = {"avx2", 6, 8, 4, 256, 256, &simd_micro_kernel<F64x4, 6, 2>,
-          &simd_indirect_b_kernel<F64x4, 6, 2>, &simd_indirect_a_kernel<F64x4, 6, 2>,
-          &simd_gather_panel<F64x4, 2>, 3, 3,
+          {&simd_indirect_b_kernel<F64x4, 6, 2, false>, &simd_indirect_b_kernel<F64x4, 6, 2, true>},
+          &simd_indirect_a_kernel<F64x4, 6, 2>,
+          &simd_gather_panel<F64x4, 2>, nullptr, 3, 3,
           &simd_dot_kernel<F64x4, 3, 3>};
   return true;
 }

@@ -47,6 +47,44 @@ struct F64x8 {
 
 #include "gemm_microkernel_simd.inl"
 
+// Packs 8 rows (mr = 8) into k-major order: 16 k at a time, the 8 x 16 block is transposed in
+// registers (unpack, shuffle within 128-bit lanes, then 128-bit lane shuffles).
+void pack_rows_f32x8(float* dst, const float* src, int64_t lda, int64_t rows, int64_t kc,
+                     float alpha) {
+  const __m512 scale = _mm512_set1_ps(alpha);
+  int64_t k = 0;
+  for (; k + 16 <= kc; k += 16) {
+    __m512 r[8];
+    for (int i = 0; i < 8; ++i)
+      r[i] = i < rows ? _mm512_mul_ps(scale, _mm512_loadu_ps(src + i * lda + k)) : _mm512_setzero_ps();
+    // t: pairs of rows interleaved; u[a] / u[4 + a]: rows 0-3 / 4-7 of k = 4 * lane + a.
+    __m512 t[8], u[8];
+    for (int i = 0; i < 4; ++i) {
+      t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+      t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int h = 0; h < 2; ++h) {
+      u[4 * h + 0] = _mm512_shuffle_ps(t[4 * h], t[4 * h + 2], 0x44);
+      u[4 * h + 1] = _mm512_shuffle_ps(t[4 * h], t[4 * h + 2], 0xEE);
+      u[4 * h + 2] = _mm512_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0x44);
+      u[4 * h + 3] = _mm512_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0xEE);
+    }
+    // Output vector for k = 4 * lane + a, a + 1: [u[a], u[4 + a], u[a + 1], u[5 + a]] at lane.
+    for (int a = 0; a < 4; a += 2) {
+      const __m512 x01 = _mm512_shuffle_f32x4(u[a], u[4 + a], 0x44);      // lanes 0, 1 of each
+      const __m512 y01 = _mm512_shuffle_f32x4(u[a + 1], u[5 + a], 0x44);
+      const __m512 x23 = _mm512_shuffle_f32x4(u[a], u[4 + a], 0xEE);      // lanes 2, 3 of each
+      const __m512 y23 = _mm512_shuffle_f32x4(u[a + 1], u[5 + a], 0xEE);
+      _mm512_storeu_ps(dst + (k + a) * 8, _mm512_shuffle_f32x4(x01, y01, 0x88));
+      _mm512_storeu_ps(dst + (k + 4 + a) * 8, _mm512_shuffle_f32x4(x01, y01, 0xDD));
+      _mm512_storeu_ps(dst + (k + 8 + a) * 8, _mm512_shuffle_f32x4(x23, y23, 0x88));
+      _mm512_storeu_ps(dst + (k + 12 + a) * 8, _mm512_shuffle_f32x4(x23, y23, 0xDD));
+    }
+  }
+  for (; k < kc; ++k)
+    for (int64_t i = 0; i < 8; ++i) dst[k * 8 + i] = i < rows ? alpha * src[i * lda + k] : 0.0f;
+}
+
 constexpr int kMrF32 = 8, kNvF32 = 2;  // 8 x 32 floats
 constexpr int kMrF64 = 8, kNvF64 = 2;  // 8 x 16 doubles
 constexpr int kDotMr = 4, kDotNr = 6;   // 24 accumulators + 4 A rows + 1 B row of 32 registers
@@ -55,12 +93,16 @@ constexpr int kDotMr = 4, kDotNr = 6;   // 24 accumulators + 4 A rows + 1 B row 
 
 bool avx512_kernels(MicroKernel<float>* f32, MicroKernel<double>* f64) {
   *f32 = {"avx512", kMrF32, kNvF32 * 16, 16, 256, 512, &simd_micro_kernel<F32x16, kMrF32, kNvF32>,
-          &simd_indirect_b_kernel<F32x16, kMrF32, kNvF32>, &simd_indirect_a_kernel<F32x16, kMrF32, kNvF32>,
-          &simd_gather_panel<F32x16, kNvF32>,
+          {&simd_indirect_b_kernel<F32x16, kMrF32, kNvF32, false>,
+           &simd_indirect_b_kernel<F32x16, kMrF32, kNvF32, true>},
+          &simd_indirect_a_kernel<F32x16, kMrF32, kNvF32>,
+          &simd_gather_panel<F32x16, kNvF32>, &pack_rows_f32x8,
           kDotMr, kDotNr, &simd_dot_kernel<F32x16, kDotMr, kDotNr>};
   *f64 = {"avx512", kMrF64, kNvF64 * 8, 8, 256, 256, &simd_micro_kernel<F64x8, kMrF64, kNvF64>,
-          &simd_indirect_b_kernel<F64x8, kMrF64, kNvF64>, &simd_indirect_a_kernel<F64x8, kMrF64, kNvF64>,
-          &simd_gather_panel<F64x8, kNvF64>,
+          {&simd_indirect_b_kernel<F64x8, kMrF64, kNvF64, false>,
+           &simd_indirect_b_kernel<F64x8, kMrF64, kNvF64, true>},
+          &simd_indirect_a_kernel<F64x8, kMrF64, kNvF64>,
+          &simd_gather_panel<F64x8, kNvF64>, nullptr,
           kDotMr, kDotNr, &simd_dot_kernel<F64x8, kDotMr, kDotNr>};
   return true;
 }

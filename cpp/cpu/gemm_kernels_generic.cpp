@@ -76,12 +76,14 @@ void generic_dot_kernel(int64_t K, const T* a, int64_t lda, const T* b, int64_t 
 
 void generic_kernels(MicroKernel<float>* f32, MicroKernel<double>* f64) {
   *f32 = {"generic", 4, 8, 8, 256, 512, &generic_micro_kernel<float, 4, 8>,
-          &generic_indirect_b_kernel<float, 4, 8>, &generic_indirect_a_kernel<float, 4, 8>,
-          &generic_gather_panel<float, 8>, 2, 2,
+          {&generic_indirect_b_kernel<float, 4, 8>, &generic_indirect_b_kernel<float, 4, 8>},
+          &generic_indirect_a_kernel<float, 4, 8>,
+          &generic_gather_panel<float, 8>, nullptr, 2, 2,
           &generic_dot_kernel<float, 2, 2>};
   *f64 = {"generic", 4, 8, 8, 256, 256, &generic_micro_kernel<double, 4, 8>,
-          &generic_indirect_b_kernel<double, 4, 8>, &generic_indirect_a_kernel<double, 4, 8>,
-          &generic_gather_panel<double, 8>, 2, 2,
+          {&generic_indirect_b_kernel<double, 4, 8>, &generic_indirect_b_kernel<double, 4, 8>},
+          &generic_indirect_a_kernel<double, 4, 8>,
+          &generic_gather_panel<double, 8>, nullptr, 2, 2,
           &generic_dot_kernel<double, 2, 2>};
 }
 

@@ -71,13 +71,21 @@ void simd_micro_kernel(int64_t kc, const typename V::scalar* a, const typename V
   store_tile<V, MR, NV>(acc, c, ldc, beta);
 }
 
-template <class V, int MR, int NV>
+// Prefetch: fetch the next panel's part of each row while this one is multiplied (the first
+// pass over rows read in place, often straight from memory; later passes find them in cache).
+template <class V, int MR, int NV, bool Prefetch>
 void simd_indirect_b_kernel(int64_t kc, const typename V::scalar* a,
                             const typename V::scalar* const* b_rows, int64_t j,
                             typename V::scalar* c, int64_t ldc, typename V::scalar beta) {
   typename V::reg acc[MR][NV];
   start_tile<V, MR, NV>(acc, c, ldc);
+  constexpr int L = V::lanes;
   for (int64_t k = 0; k < kc; ++k) {
+    if (Prefetch) {
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v)
+        _mm_prefetch(reinterpret_cast<const char*>(b_rows[k] + j + (NV + v) * L), _MM_HINT_T0);
+    }
     rank1_update<V, MR, NV>(acc, [&](int i) { return a[i]; }, b_rows[k] + j);
     a += MR;
   }
