@@ -325,15 +325,16 @@ void backward_weight_indirect(T* grad_w, const T* grad_y, const T* x, const Conv
         const int64_t nseg = std::min(seg_per_block, segments - s0), kc = nseg * p.out_w;
         // dY^T of the block as B panels: row k = (segment, ow), column o.
         const int64_t panel_count = ceil_div(og, gb.nr);
-        for (int64_t sg = 0; sg < nseg; ++sg) {
+        // The block's output rows of one image are contiguous in grad_y: one pack per image.
+        for (int64_t sg = 0; sg < nseg;) {
           const int64_t n = na + (s0 + sg) / p.out_h, oh = (s0 + sg) % p.out_h;
-          seg_offset[sg] = (bases[static_cast<size_t>(n)] - chunk_base) + oh * s.cols;
-          const T* dy = plane(grad_y, n0 + n, g, og, p.groups, pixels) + oh * p.out_w;
-          for (int64_t o = 0; o < og; ++o) {
-            T* dst = packed_b + (o / gb.nr) * kc * gb.nr + sg * p.out_w * gb.nr + o % gb.nr;
-            const T* src = dy + o * pixels;
-            for (int64_t t = 0; t < p.out_w; ++t) dst[t * gb.nr] = src[t];
-          }
+          const int64_t run = std::min(nseg - sg, p.out_h - oh);
+          for (int64_t r = 0; r < run; ++r)
+            seg_offset[sg + r] = (bases[static_cast<size_t>(n)] - chunk_base) + (oh + r) * s.cols;
+          pack_b_columns(packed_b + sg * p.out_w * gb.nr, kc * gb.nr,
+                         plane(grad_y, n0 + n, g, og, p.groups, pixels) + oh * p.out_w, pixels,
+                         og, run * p.out_w);
+          sg += run;
         }
         if (og % gb.nr != 0) {
           T* last = packed_b + (panel_count - 1) * kc * gb.nr;

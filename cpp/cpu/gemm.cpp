@@ -5,12 +5,13 @@
 // Threads split N (or M when N is short) into disjoint ranges; each packs its own B blocks into
 // its workspace. Edge tiles run the micro-kernel into a small buffer and are copied back.
 // The K-block loop body is public (gemm_block and its indirect forms) for the convolutions,
-// which make their packed or in-place B themselves. A . B^T with both operands row-major takes
-// an inner-product path instead that packs nothing.
+// which make their packed or in-place B themselves.
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "faltung/gemm.hpp"
@@ -21,16 +22,23 @@ namespace faltung {
 namespace {
 
 using cpu::MicroKernel;
+// The best kernels this CPU runs; FALTUNG_ISA=avx2 or generic caps the choice (so that every
+// kernel family can be tested on one machine), an unknown or unsupported value is ignored.
 struct KernelTable {
   MicroKernel<float> f32;
   MicroKernel<double> f64;
   KernelTable() {
     cpu::generic_kernels(&f32, &f64);
 #if defined(FALTUNG_X86)
+    const char* cap = std::getenv("FALTUNG_ISA");
+    const std::string limit = cap != nullptr ? cap : "";
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) {
+    const bool avx512 = __builtin_cpu_supports("avx512f") && limit != "avx2" && limit != "generic";
+    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                      limit != "generic";
+    if (avx512) {
       cpu::avx512_kernels(&f32, &f64);
-    } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    } else if (avx2) {
       cpu::avx2_kernels(&f32, &f64);
     }
 #endif
@@ -90,27 +98,33 @@ void pack_a_impl(T* packed, bool trans_a, int64_t M, int64_t K, T alpha, const T
   }
 }
 
+// dst[(j / nr) * panel_stride + k * nr + j % nr] = src[j * ld + k] for j < n, k < kc.
+template <class T>
+void pack_cols_impl(T* dst, int64_t panel_stride, const T* src, int64_t ld, int64_t n, int64_t kc,
+                    const MicroKernel<T>& uk) {
+  if (uk.pack_cols != nullptr) return uk.pack_cols(dst, panel_stride, src, ld, n, kc);
+  const int64_t nr = uk.nr;
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t k = 0; k < kc; ++k) dst[(j / nr) * panel_stride + k * nr + j % nr] = src[j * ld + k];
+}
+
 // Packs op(B)[0:kc, 0:n] as nr-wide panels (see gemm.hpp), zero-padding the last panel.
 template <class T>
 void pack_b_impl(T* dst, bool trans_b, int64_t kc, int64_t n, const T* B, int64_t ldb,
-                 int64_t nr) {
-  for (int64_t jp = 0; jp * nr < n; ++jp) {
-    T* panel = dst + jp * kc * nr;
-    const int64_t cols = std::min(nr, n - jp * nr);
-    if (trans_b) {  // B is N x K: column j of op(B) is row j of B
-      for (int64_t jj = 0; jj < cols; ++jj) {
-        const T* src = B + (jp * nr + jj) * ldb;
-        for (int64_t k = 0; k < kc; ++k) panel[k * nr + jj] = src[k];
-      }
-      for (int64_t jj = cols; jj < nr; ++jj)
-        for (int64_t k = 0; k < kc; ++k) panel[k * nr + jj] = T(0);
-    } else {
-      for (int64_t k = 0; k < kc; ++k) {
-        T* out = panel + k * nr;
-        std::memcpy(out, B + k * ldb + jp * nr, sizeof(T) * cols);
-        std::fill(out + cols, out + nr, T(0));
-      }
+                 const MicroKernel<T>& uk) {
+  const int64_t nr = uk.nr;
+  if (trans_b) {  // B is N x K: column j of op(B) is row j of B
+    pack_cols_impl(dst, kc * nr, B, ldb, n, kc, uk);
+  } else {
+    for (int64_t jp = 0; jp * nr < n; ++jp) {
+      const int64_t cols = std::min(nr, n - jp * nr);
+      for (int64_t k = 0; k < kc; ++k)
+        std::memcpy(dst + jp * kc * nr + k * nr, B + k * ldb + jp * nr, sizeof(T) * cols);
     }
+  }
+  if (n % nr != 0) {
+    T* last = dst + (n / nr) * kc * nr;
+    for (int64_t k = 0; k < kc; ++k) std::fill(last + k * nr + n % nr, last + (k + 1) * nr, T(0));
   }
 }
 
@@ -229,59 +243,9 @@ void macro_kernel(const T* packed_a, int64_t M, int64_t K, int64_t m_begin, int6
     for (int64_t pc = 0; pc < K; pc += kc_max) {
       const int64_t kc = std::min(kc_max, K - pc);
       const T* b_origin = trans_b ? B + jc * ldb + pc : B + pc * ldb + jc;
-      pack_b_impl(packed_b, trans_b, kc, nc, b_origin, ldb, uk.nr);
+      pack_b_impl(packed_b, trans_b, kc, nc, b_origin, ldb, uk);
       block_kernel(packed_a, M, pc, kc, m_begin, m_end, packed_b, nc, pc == 0 ? beta : T(1),
                    C + m_begin * ldc + jc, ldc, uk);
-    }
-  }
-}
-
-// The inner-product path for C = alpha * A . B^T + beta * C (A: M x K, B: N x K, rows along K)
-// over rows [m0, m1) of C: blocks of kDotKc along K and kDotNc rows of B keep a B block in L2
-// while the A rows stream; tiles at the M/N edges copy their rows into zero-padded scratch.
-constexpr int64_t kDotKc = 512, kDotNc = 256;
-
-template <class T>
-void dot_macro_kernel(int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
-                      const T* B, int64_t ldb, T beta, T* C, int64_t ldc, int64_t m0, int64_t m1,
-                      const MicroKernel<T>& uk) {
-  const int64_t mr = uk.dot_mr, nr = uk.dot_nr;
-  T* scratch = workspace_as<T>(Slot::PackB, static_cast<size_t>((mr + nr) * kDotKc));
-  alignas(64) T edge[16 * 16];
-  // Rows [first, first + count) of X (ld) restricted to [pc, pc + kc), as `rows` rows.
-  auto padded = [&](T* dst, const T* X, int64_t ld, int64_t first, int64_t count, int64_t rows,
-                    int64_t pc, int64_t kc) {
-    for (int64_t r = 0; r < rows; ++r) {
-      if (r < count) std::memcpy(dst + r * kc, X + (first + r) * ld + pc, sizeof(T) * kc);
-      else std::fill(dst + r * kc, dst + (r + 1) * kc, T(0));
-    }
-  };
-  for (int64_t jc = 0; jc < N; jc += kDotNc) {
-    const int64_t j_end = std::min(N, jc + kDotNc);
-    for (int64_t pc = 0; pc < K; pc += kDotKc) {
-      const int64_t kc = std::min(kDotKc, K - pc);
-      const T beta_block = pc == 0 ? beta : T(1);
-      for (int64_t i = m0; i < m1; i += mr) {
-        const int64_t rows = std::min(mr, m1 - i);
-        for (int64_t j = jc; j < j_end; j += nr) {
-          const int64_t cols = std::min(nr, j_end - j);
-          if (rows == mr && cols == nr) {
-            uk.dot(kc, A + i * lda + pc, lda, B + j * ldb + pc, ldb, C + i * ldc + j, ldc, alpha,
-                   beta_block);
-            continue;
-          }
-          T* a_rows = scratch;
-          T* b_rows = scratch + mr * kc;
-          padded(a_rows, A, lda, i, rows, mr, pc, kc);
-          padded(b_rows, B, ldb, j, cols, nr, pc, kc);
-          uk.dot(kc, a_rows, kc, b_rows, kc, edge, nr, alpha, T(0));
-          for (int64_t r = 0; r < rows; ++r)
-            for (int64_t q = 0; q < cols; ++q) {
-              T& out = C[(i + r) * ldc + j + q];
-              out = beta_block == T(0) ? edge[r * nr + q] : beta_block * out + edge[r * nr + q];
-            }
-        }
-      }
     }
   }
 }
@@ -323,7 +287,13 @@ int64_t packed_b_size(int64_t kc, int64_t n) {
 
 template <class T>
 void pack_b(T* packed, bool trans_b, int64_t kc, int64_t n, const T* B, int64_t ldb) {
-  pack_b_impl(packed, trans_b, kc, n, B, ldb, kernel<T>().nr);
+  pack_b_impl(packed, trans_b, kc, n, B, ldb, kernel<T>());
+}
+
+template <class T>
+void pack_b_columns(T* dst, int64_t panel_stride, const T* src, int64_t ld, int64_t n,
+                    int64_t kc) {
+  pack_cols_impl(dst, panel_stride, src, ld, n, kc, kernel<T>());
 }
 
 template <class T>
@@ -387,22 +357,6 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
           int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0 || alpha == T(0)) return scale_c(M, N, beta, C, ldc);
-  if (!trans_a && trans_b) {  // both operands' rows run along K: inner products, no packing
-    const MicroKernel<T>& uk = kernel<T>();
-    const int threads = omp_in_parallel() ? 1 : num_threads();
-    const int64_t units = (M + uk.dot_mr - 1) / uk.dot_mr;
-    if (threads <= 1 || units < 2 || M * N * K < int64_t(48) * 48 * 48)
-      return dot_macro_kernel(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 0, M, uk);
-    const int workers = static_cast<int>(std::min<int64_t>(threads, units));
-#pragma omp parallel num_threads(workers)
-    {
-      const int64_t t = omp_get_thread_num(), team = omp_get_num_threads();
-      const int64_t first = units * t / team, last = units * (t + 1) / team;
-      dot_macro_kernel(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, first * uk.dot_mr,
-                       std::min(M, last * uk.dot_mr), uk);
-    }
-    return;
-  }
   T* packed = workspace_as<T>(Slot::PackA, static_cast<size_t>(packed_a_size<T>(M, K)));
   pack_a(packed, trans_a, M, K, alpha, A, lda);
   gemm_packed_a(packed, M, N, K, trans_b, B, ldb, beta, C, ldc);
@@ -435,6 +389,7 @@ const char* gemm_kernel_name() { return kernels().f32.isa; }
                               int64_t, T, T*, int64_t);                                         \
   template void gemm_block_indirect_b<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t,  \
                                          const T* const*, int64_t, T, T*, int64_t);             \
+  template void pack_b_columns<T>(T*, int64_t, const T*, int64_t, int64_t, int64_t);           \
   template void gather_b_panel<T>(T*, int64_t, const T* const*, const GatherRun*, int64_t);   \
   template void gemm_block_indirect_a<T>(const T* const*, int64_t, int64_t, int64_t,             \
                                          const int64_t*, const T*, int64_t, T, T*, int64_t);    \

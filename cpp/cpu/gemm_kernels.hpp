@@ -43,13 +43,13 @@ using GatherPanelFn = void (*)(T* panel, int64_t kc, const T* const* b_rows, con
 template <class T>
 using PackRowsFn = void (*)(T* dst, const T* src, int64_t lda, int64_t rows, int64_t kc, T alpha);
 
-// Inner-product micro-kernel for C = alpha * A . B^T + beta * C when the rows of both A and B
-// run along K (a conv layer's weight gradient, dY . col^T): no packing at all; each of the
-// dot_mr x dot_nr accumulators holds partial sums of one C entry across the vector lanes and is
-// reduced once at the end. c[i * ldc + j] for i < dot_mr, j < dot_nr; beta == 0: c is not read.
+// Packs B panels from the rows of a matrix that runs along K (op(B) = B^T): element (k, j) of
+// the panel block, dst[(j / nr) * panel_stride + k * nr + j % nr] = src[j * ld + k], for
+// j < n, k < kc; columns past n are left alone. Optional (nullptr: the driver's plain loop);
+// the AVX-512 float kernel transposes 16 x 16 blocks in registers.
 template <class T>
-using DotKernelFn = void (*)(int64_t K, const T* a, int64_t lda, const T* b, int64_t ldb, T* c,
-                             int64_t ldc, T alpha, T beta);
+using PackColsFn = void (*)(T* dst, int64_t panel_stride, const T* src, int64_t ld, int64_t n,
+                            int64_t kc);
 
 template <class T>
 struct MicroKernel {
@@ -62,8 +62,7 @@ struct MicroKernel {
   IndirectAKernelFn<T> run_indirect_a;
   GatherPanelFn<T> gather_panel;
   PackRowsFn<T> pack_rows;
-  int dot_mr, dot_nr;      // register tile of the inner-product kernel
-  DotKernelFn<T> dot;
+  PackColsFn<T> pack_cols;
 };
 
 // Each returns false (and leaves *out untouched) when built without that ISA.

@@ -17,15 +17,6 @@ struct F32x8 {
   static reg set1(float x) { return _mm256_set1_ps(x); }
   static reg zero() { return _mm256_setzero_ps(); }
   static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
-  static reg load_partial(const float* p, int64_t n) {
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    return _mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), lane));
-  }
-  static float sum(reg v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-  }
   // v with lanes [lo, hi) replaced by p[lo..hi) (the other lanes of p are not read).
   static reg load_lanes(reg v, const float* p, int lo, int hi) {
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
@@ -44,14 +35,6 @@ struct F64x4 {
   static reg set1(double x) { return _mm256_set1_pd(x); }
   static reg zero() { return _mm256_setzero_pd(); }
   static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_pd(a, b, c); }
-  static reg load_partial(const double* p, int64_t n) {
-    const __m256i lane = _mm256_setr_epi64x(0, 1, 2, 3);
-    return _mm256_maskload_pd(p, _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), lane));
-  }
-  static double sum(reg v) {
-    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
-    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
-  }
   static reg load_lanes(reg v, const double* p, int lo, int hi) {
     const __m256i lane = _mm256_setr_epi64x(0, 1, 2, 3);
     const __m256i mask = _mm256_andnot_si256(_mm256_cmpgt_epi64(_mm256_set1_epi64x(lo), lane),
@@ -65,18 +48,15 @@ struct F64x4 {
 }  // namespace
 
 bool avx2_kernels(MicroKernel<float>* f32, MicroKernel<double>* f64) {
-  // 6 x 16 floats / 6 x 8 doubles: 12 accumulators + 2 B vectors + 1 broadcast of 16 registers;
-  // the inner-product kernel 3 x 3: 9 accumulators + 3 A rows + 1 B row.
+  // 6 x 16 floats / 6 x 8 doubles: 12 accumulators + 2 B vectors + 1 broadcast of 16 registers.
   *f32 = {"avx2", 6, 16, 8, 256, 512, &simd_micro_kernel<F32x8, 6, 2>,
           {&simd_indirect_b_kernel<F32x8, 6, 2, false>, &simd_indirect_b_kernel<F32x8, 6, 2, true>},
           &simd_indirect_a_kernel<F32x8, 6, 2>,
-          &simd_gather_panel<F32x8, 2>, nullptr, 3, 3,
-          &simd_dot_kernel<F32x8, 3, 3>};
+          &simd_gather_panel<F32x8, 2>, nullptr, nullptr};
   *f64 = {"avx2", 6, 8, 4, 256, 256, &simd_micro_kernel<F64x4, 6, 2>,
           {&simd_indirect_b_kernel<F64x4, 6, 2, false>, &simd_indirect_b_kernel<F64x4, 6, 2, true>},
           &simd_indirect_a_kernel<F64x4, 6, 2>,
-          &simd_gather_panel<F64x4, 2>, nullptr, 3, 3,
-          &simd_dot_kernel<F64x4, 3, 3>};
+          &simd_gather_panel<F64x4, 2>, nullptr, nullptr};
   return true;
 }
 

@@ -17,10 +17,6 @@ struct F32x16 {
   static reg set1(float x) { return _mm512_set1_ps(x); }
   static reg zero() { return _mm512_setzero_ps(); }
   static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
-  static reg load_partial(const float* p, int64_t n) {
-    return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1), p);
-  }
-  static float sum(reg v) { return _mm512_reduce_add_ps(v); }
   // v with lanes [lo, hi) replaced by p[lo..hi) (the other lanes of p are not read).
   static reg load_lanes(reg v, const float* p, int lo, int hi) {
     return _mm512_mask_loadu_ps(v, static_cast<__mmask16>((1u << hi) - (1u << lo)), p);
@@ -36,10 +32,6 @@ struct F64x8 {
   static reg set1(double x) { return _mm512_set1_pd(x); }
   static reg zero() { return _mm512_setzero_pd(); }
   static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_pd(a, b, c); }
-  static reg load_partial(const double* p, int64_t n) {
-    return _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << n) - 1), p);
-  }
-  static double sum(reg v) { return _mm512_reduce_add_pd(v); }
   static reg load_lanes(reg v, const double* p, int lo, int hi) {
     return _mm512_mask_loadu_pd(v, static_cast<__mmask8>((1u << hi) - (1u << lo)), p);
   }
@@ -85,9 +77,55 @@ void pack_rows_f32x8(float* dst, const float* src, int64_t lda, int64_t rows, in
     for (int64_t i = 0; i < 8; ++i) dst[k * 8 + i] = i < rows ? alpha * src[i * lda + k] : 0.0f;
 }
 
+// out[c] = column c of the 16 x 16 block r (rows r[0..15]).
+void transpose16x16(const __m512 (&r)[16], __m512 (&out)[16]) {
+  __m512 t[16], u[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  // u[4 * g + a]: rows 4g..4g+3 of column 4 * lane + a, in each 128-bit lane.
+  for (int g = 0; g < 4; ++g) {
+    u[4 * g + 0] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
+    u[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
+    u[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
+    u[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
+  }
+  for (int a = 0; a < 4; ++a) {
+    const __m512 lo_top = _mm512_shuffle_f32x4(u[a], u[4 + a], 0x44);
+    const __m512 lo_bottom = _mm512_shuffle_f32x4(u[8 + a], u[12 + a], 0x44);
+    const __m512 hi_top = _mm512_shuffle_f32x4(u[a], u[4 + a], 0xEE);
+    const __m512 hi_bottom = _mm512_shuffle_f32x4(u[8 + a], u[12 + a], 0xEE);
+    out[a] = _mm512_shuffle_f32x4(lo_top, lo_bottom, 0x88);
+    out[4 + a] = _mm512_shuffle_f32x4(lo_top, lo_bottom, 0xDD);
+    out[8 + a] = _mm512_shuffle_f32x4(hi_top, hi_bottom, 0x88);
+    out[12 + a] = _mm512_shuffle_f32x4(hi_top, hi_bottom, 0xDD);
+  }
+}
+
+// B panels (nr = 32) from rows along K, 16 x 16 blocks transposed in registers.
+void pack_cols_f32x16(float* dst, int64_t panel_stride, const float* src, int64_t ld, int64_t n,
+                      int64_t kc) {
+  constexpr int64_t nr = 32;
+  auto at = [&](int64_t k, int64_t j) { return dst + (j / nr) * panel_stride + k * nr + j % nr; };
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    int64_t k = 0;
+    for (; k + 16 <= kc; k += 16) {
+      __m512 r[16], c[16];
+      for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + (j + i) * ld + k);
+      transpose16x16(r, c);
+      for (int i = 0; i < 16; ++i) _mm512_storeu_ps(at(k + i, j), c[i]);
+    }
+    for (; k < kc; ++k)
+      for (int64_t i = 0; i < 16; ++i) *at(k, j + i) = src[(j + i) * ld + k];
+  }
+  for (; j < n; ++j)
+    for (int64_t k = 0; k < kc; ++k) *at(k, j) = src[j * ld + k];
+}
+
 constexpr int kMrF32 = 8, kNvF32 = 2;  // 8 x 32 floats
 constexpr int kMrF64 = 8, kNvF64 = 2;  // 8 x 16 doubles
-constexpr int kDotMr = 4, kDotNr = 6;   // 24 accumulators + 4 A rows + 1 B row of 32 registers
 
 }  // namespace
 
@@ -96,14 +134,12 @@ bool avx512_kernels(MicroKernel<float>* f32, MicroKernel<double>* f64) {
           {&simd_indirect_b_kernel<F32x16, kMrF32, kNvF32, false>,
            &simd_indirect_b_kernel<F32x16, kMrF32, kNvF32, true>},
           &simd_indirect_a_kernel<F32x16, kMrF32, kNvF32>,
-          &simd_gather_panel<F32x16, kNvF32>, &pack_rows_f32x8,
-          kDotMr, kDotNr, &simd_dot_kernel<F32x16, kDotMr, kDotNr>};
+          &simd_gather_panel<F32x16, kNvF32>, &pack_rows_f32x8, &pack_cols_f32x16};
   *f64 = {"avx512", kMrF64, kNvF64 * 8, 8, 256, 256, &simd_micro_kernel<F64x8, kMrF64, kNvF64>,
           {&simd_indirect_b_kernel<F64x8, kMrF64, kNvF64, false>,
            &simd_indirect_b_kernel<F64x8, kMrF64, kNvF64, true>},
           &simd_indirect_a_kernel<F64x8, kMrF64, kNvF64>,
-          &simd_gather_panel<F64x8, kNvF64>, nullptr,
-          kDotMr, kDotNr, &simd_dot_kernel<F64x8, kDotMr, kDotNr>};
+          &simd_gather_panel<F64x8, kNvF64>, nullptr, nullptr};
   return true;
 }
 

@@ -1,5 +1,5 @@
 // Plain C++ GEMM micro-kernels for CPUs without AVX2 (and for non-x86 builds): outer-product
-// form (packed, indirect B, indirect A), the gathering B packer and the inner-product form, the same contract as the SIMD
+// form (packed, indirect B, indirect A), the gathering B packer, the same contract as the SIMD
 // kernels, a 4 x 8 tile the compiler may vectorise for the baseline ISA.
 #include <algorithm>
 
@@ -61,30 +61,17 @@ void generic_gather_panel(T* panel, int64_t kc, const T* const* b_rows, const Ga
   }
 }
 
-template <class T, int MR, int NR>
-void generic_dot_kernel(int64_t K, const T* a, int64_t lda, const T* b, int64_t ldb, T* c,
-                        int64_t ldc, T alpha, T beta) {
-  for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < NR; ++j) {
-      T sum = T(0);
-      for (int64_t k = 0; k < K; ++k) sum += a[i * lda + k] * b[j * ldb + k];
-      c[i * ldc + j] = beta == T(0) ? alpha * sum : alpha * sum + beta * c[i * ldc + j];
-    }
-}
-
 }  // namespace
 
 void generic_kernels(MicroKernel<float>* f32, MicroKernel<double>* f64) {
   *f32 = {"generic", 4, 8, 8, 256, 512, &generic_micro_kernel<float, 4, 8>,
           {&generic_indirect_b_kernel<float, 4, 8>, &generic_indirect_b_kernel<float, 4, 8>},
           &generic_indirect_a_kernel<float, 4, 8>,
-          &generic_gather_panel<float, 8>, nullptr, 2, 2,
-          &generic_dot_kernel<float, 2, 2>};
+          &generic_gather_panel<float, 8>, nullptr, nullptr};
   *f64 = {"generic", 4, 8, 8, 256, 256, &generic_micro_kernel<double, 4, 8>,
           {&generic_indirect_b_kernel<double, 4, 8>, &generic_indirect_b_kernel<double, 4, 8>},
           &generic_indirect_a_kernel<double, 4, 8>,
-          &generic_gather_panel<double, 8>, nullptr, 2, 2,
-          &generic_dot_kernel<double, 2, 2>};
+          &generic_gather_panel<double, 8>, nullptr, nullptr};
 }
 
 }  // namespace faltung::cpu

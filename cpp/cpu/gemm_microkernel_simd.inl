@@ -1,11 +1,10 @@
 // The SIMD micro-kernel bodies shared by the AVX2 and AVX-512 files, written once over a vector
-// traits type V (V::reg, V::lanes, load/load_partial/load_lanes/store/set1/fma/zero/sum). Included inside
+// traits type V (V::reg, V::lanes, load/load_lanes/store/set1/fma/zero). Included inside
 // an ISA-specific anonymous namespace; the MR x (NV * lanes) accumulators stay in registers.
 //   simd_micro_kernel:      A packed (mr values per k), B row k at b + k * ldb.
 //   simd_indirect_b_kernel: A packed, B row k at b_rows[k] + j (rows of a padded image).
 //   simd_indirect_a_kernel: A(i, k) read in place from mr rows over K segments, B packed.
 //   simd_gather_panel:      packs a B panel from runs of the rows b_rows[k] (masked loads).
-//   simd_dot_kernel:        inner-product form on unpacked rows along K, MR x NR tile.
 
 // C tile (MR x NV vectors) = acc, or beta * C + acc; beta == 0 does not read C.
 template <class V, int MR, int NV>
@@ -130,39 +129,4 @@ void simd_gather_panel(typename V::scalar* panel, int64_t kc,
       V::store(panel + (k * NV + v) * L, lanes);
     }
   }
-}
-
-template <class V, int MR, int NR>
-void simd_dot_kernel(int64_t K, const typename V::scalar* a, int64_t lda,
-                     const typename V::scalar* b, int64_t ldb, typename V::scalar* c, int64_t ldc,
-                     typename V::scalar alpha, typename V::scalar beta) {
-  using R = typename V::reg;
-  using S = typename V::scalar;
-  constexpr int L = V::lanes;
-  R acc[MR][NR];
-#pragma GCC unroll 8
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 8
-    for (int j = 0; j < NR; ++j) acc[i][j] = V::zero();
-  auto step = [&](int64_t k, int64_t n) {
-    R av[MR];
-#pragma GCC unroll 8
-    for (int i = 0; i < MR; ++i) av[i] = n == L ? V::load(a + i * lda + k) : V::load_partial(a + i * lda + k, n);
-#pragma GCC unroll 8
-    for (int j = 0; j < NR; ++j) {
-      const R bv = n == L ? V::load(b + j * ldb + k) : V::load_partial(b + j * ldb + k, n);
-#pragma GCC unroll 8
-      for (int i = 0; i < MR; ++i) acc[i][j] = V::fma(av[i], bv, acc[i][j]);
-    }
-  };
-  int64_t k = 0;
-  for (; k + L <= K; k += L) step(k, L);
-  if (k < K) step(k, K - k);
-#pragma GCC unroll 8
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 8
-    for (int j = 0; j < NR; ++j) {
-      const S sum = alpha * V::sum(acc[i][j]);
-      c[i * ldc + j] = beta == S(0) ? sum : sum + beta * c[i * ldc + j];
-    }
 }

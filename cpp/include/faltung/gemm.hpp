@@ -45,6 +45,14 @@ int64_t packed_b_size(int64_t kc, int64_t n);
 template <class T>
 void pack_b(T* packed, bool trans_b, int64_t kc, int64_t n, const T* B, int64_t ldb);
 
+// Part of a B block from a matrix whose rows run along K (op(B) = src^T): element (k, j) =
+// src[j * ld + k] for j < n, k < kc, written at dst[(j / nr) * panel_stride + k * nr + j % nr]
+// (dst: row k = 0 of the first panel; panel_stride = the block's kc * nr). Columns past n are
+// left alone.
+template <class T>
+void pack_b_columns(T* dst, int64_t panel_stride, const T* src, int64_t ld, int64_t n,
+                    int64_t kc);
+
 // C[m_begin:m_end, 0:n] = packed A (rows m_begin..m_end, K block starting at pc, kc deep)
 // . packed B block + beta * C, on the calling thread. m_begin is a multiple of mr; C points at
 // row m_begin.
