@@ -29,13 +29,14 @@ void conv2d_backward_input(T* grad_x, const T* grad_y, const T* w, const Conv2dP
   const int64_t og = p.out_channels_per_group(), cg = p.in_channels_per_group();
   const int64_t area = p.kernel_h * p.kernel_w;
   T* rotated = workspace_as<T>(Slot::Weights, static_cast<size_t>(p.out_channels * cg * area));
-  for (int64_t g = 0; g < p.groups; ++g)
-    for (int64_t c = 0; c < cg; ++c)
-      for (int64_t o = 0; o < og; ++o) {
-        const T* src = w + ((g * og + o) * cg + c) * area;
-        T* dst = rotated + ((g * cg + c) * og + o) * area;
-        for (int64_t t = 0; t < area; ++t) dst[t] = src[area - 1 - t];
-      }
+  conv::parallel_for(p.in_channels, [&](int64_t gc) {  // gc = g * cg + c
+    const int64_t g = gc / cg, c = gc % cg;
+    for (int64_t o = 0; o < og; ++o) {
+      const T* src = w + ((g * og + o) * cg + c) * area;
+      T* dst = rotated + (gc * og + o) * area;
+      for (int64_t t = 0; t < area; ++t) dst[t] = src[area - 1 - t];
+    }
+  });
   Conv2dParams q = p;
   q.in_channels = p.out_channels;
   q.in_h = p.out_h;

@@ -116,11 +116,12 @@ void pack_b_impl(T* dst, bool trans_b, int64_t kc, int64_t n, const T* B, int64_
   if (trans_b) {  // B is N x K: column j of op(B) is row j of B
     pack_cols_impl(dst, kc * nr, B, ldb, n, kc, uk);
   } else {
-    for (int64_t jp = 0; jp * nr < n; ++jp) {
-      const int64_t cols = std::min(nr, n - jp * nr);
-      for (int64_t k = 0; k < kc; ++k)
-        std::memcpy(dst + jp * kc * nr + k * nr, B + k * ldb + jp * nr, sizeof(T) * cols);
-    }
+    // Row by row, so that each row of B is read front to back (one stream the hardware
+    // prefetcher follows, rather than one per panel).
+    for (int64_t k = 0; k < kc; ++k)
+      for (int64_t jp = 0; jp * nr < n; ++jp)
+        std::memcpy(dst + jp * kc * nr + k * nr, B + k * ldb + jp * nr,
+                    sizeof(T) * std::min(nr, n - jp * nr));
   }
   if (n % nr != 0) {
     T* last = dst + (n / nr) * kc * nr;
