@@ -99,6 +99,21 @@ void fill_channel(T* dst, const T* x, const Source& s, const Conv2dParams& p) {
     }
 }
 
+// All channels of image x into its source at dst.
+template <class T>
+void fill_image(T* dst, const T* x, const Source& s, const Conv2dParams& p) {
+  for (int64_t c = 0; c < s.channels; ++c)
+    fill_channel(dst + c * s.channel_size(), x + c * p.in_pixels(), s, p);
+}
+
+// Whether each thread should pad whole images of its own (enough images for every thread, one
+// group, a copy to make) rather than all threads filling a shared chunk first: the copy is then
+// still in the thread's cache when the GEMMs read it (ResNet 3x3/64 at 56x56, batch 8:
+// 1.04-1.06x at one and two threads).
+bool per_image_source(const Source& s, const Conv2dParams& p) {
+  return !s.in_place && p.groups == 1 && p.batch >= 2 * num_threads();
+}
+
 // Images [n0, n0 + count) as one chunk of the source: their base addresses. Fills the Source
 // slot of the calling thread (all threads copying) unless the images are their own source.
 template <class T>
@@ -154,6 +169,49 @@ void forward_indirect(T* y, const T* x, const T* w, const T* bias, const Conv2dP
   const int64_t tile = round_up(ceil_div(span, ceil_div(span, gb.nc)), gb.nr);
   const int64_t tiles = ceil_div(span, tile);
   const bool compact = s.cols == p.out_w;  // q is the output pixel: write y directly
+  // Rows [m0, m1) of tile t of image n, group g, reading the image's source at `source`.
+  auto run_tile = [&](const T* source, int64_t n, int64_t g, int64_t t, int64_t m0, int64_t m1) {
+    const int64_t q0 = t * tile, width = std::min(tile, span - q0);
+    const int64_t ldc = compact ? pixels : round_up(width, 16);
+    T* y_plane = plane(y, n, g, og, p.groups, pixels);
+    T* c = compact ? y_plane + m0 * pixels + q0
+                   : workspace_as<T>(Slot::Gather, static_cast<size_t>((m1 - m0) * ldc));
+    const T** b_rows = workspace_as<const T*>(Slot::Rows, static_cast<size_t>(kc_max));
+    for (int64_t pc = 0; pc < rows; pc += kc_max) {
+      const int64_t kc = std::min(kc_max, rows - pc);
+      for (int64_t k = 0; k < kc; ++k)
+        b_rows[k] = source + q0 + taps[static_cast<size_t>(g * rows + pc + k)];
+      gemm_block_indirect_b(packed + g * stride, og, pc, kc, m0, m1, b_rows, width,
+                            pc == 0 ? T(0) : T(1), c, ldc);
+    }
+    // Rows m0..m1 of the tile into y (dropping the columns ow >= out_w), plus bias.
+    for (int64_t o = m0; o < m1; ++o) {
+      const T value = bias != nullptr ? bias[g * og + o] : T(0);
+      const T* src = c + (o - m0) * ldc;
+      T* dst = y_plane + o * pixels;
+      if (compact) {
+        if (bias != nullptr)
+          for (int64_t j = 0; j < width; ++j) dst[q0 + j] += value;
+        continue;
+      }
+      for (int64_t q = q0; q < q0 + width;) {
+        const int64_t oh = q / s.cols, ow = q % s.cols;
+        const int64_t run = std::min(q0 + width, (oh + 1) * s.cols) - q;
+        for (int64_t j = 0; j < std::min(run, p.out_w - ow); ++j)
+          dst[oh * p.out_w + ow + j] = src[q - q0 + j] + value;
+        q += run;
+      }
+    }
+  };
+  if (per_image_source(s, p)) {
+    // Each thread pads its own image and runs all its tiles while the copy is in its cache.
+    parallel_for(p.batch, [&](int64_t n) {
+      T* source = workspace_as<T>(Slot::Source, static_cast<size_t>(s.image_size()));
+      fill_image(source, x + n * p.in_channels * p.in_pixels(), s, p);
+      for (int64_t t = 0; t < tiles; ++t) run_tile(source, n, 0, t, 0, og);
+    });
+    return;
+  }
   const int64_t chunk = chunk_images<T>(s, p);
   for (int64_t n0 = 0; n0 < p.batch; n0 += chunk) {
     const int64_t count = std::min(chunk, p.batch - n0);
@@ -163,39 +221,8 @@ void forward_indirect(T* y, const T* x, const T* w, const T* bias, const Conv2dP
     parallel_for(items * m_parts.parts, [&](int64_t index) {
       const int64_t part = index % m_parts.parts, rest = index / m_parts.parts;
       const int64_t t = rest % tiles, g = (rest / tiles) % p.groups, n = rest / tiles / p.groups;
-      const int64_t m0 = m_parts.begin(part), m1 = m_parts.end(part);
-      const int64_t q0 = t * tile, width = std::min(tile, span - q0);
-      const int64_t ldc = compact ? pixels : round_up(width, 16);
-      T* y_plane = plane(y, n0 + n, g, og, p.groups, pixels);
-      T* c = compact ? y_plane + m0 * pixels + q0
-                     : workspace_as<T>(Slot::Gather, static_cast<size_t>((m1 - m0) * ldc));
-      const T** b_rows = workspace_as<const T*>(Slot::Rows, static_cast<size_t>(kc_max));
-      const T* base = bases[static_cast<size_t>(n)] + q0;
-      for (int64_t pc = 0; pc < rows; pc += kc_max) {
-        const int64_t kc = std::min(kc_max, rows - pc);
-        for (int64_t k = 0; k < kc; ++k)
-          b_rows[k] = base + taps[static_cast<size_t>(g * rows + pc + k)];
-        gemm_block_indirect_b(packed + g * stride, og, pc, kc, m0, m1, b_rows, width,
-                              pc == 0 ? T(0) : T(1), c, ldc);
-      }
-      // Rows m0..m1 of the tile into y (dropping the columns ow >= out_w), plus bias.
-      for (int64_t o = m0; o < m1; ++o) {
-        const T value = bias != nullptr ? bias[g * og + o] : T(0);
-        const T* src = c + (o - m0) * ldc;
-        T* dst = y_plane + o * pixels;
-        if (compact) {
-          if (bias != nullptr)
-            for (int64_t j = 0; j < width; ++j) dst[q0 + j] += value;
-          continue;
-        }
-        for (int64_t q = q0; q < q0 + width;) {
-          const int64_t oh = q / s.cols, ow = q % s.cols;
-          const int64_t run = std::min(q0 + width, (oh + 1) * s.cols) - q;
-          for (int64_t j = 0; j < std::min(run, p.out_w - ow); ++j)
-            dst[oh * p.out_w + ow + j] = src[q - q0 + j] + value;
-          q += run;
-        }
-      }
+      run_tile(bases[static_cast<size_t>(n)], n0 + n, g, t, m_parts.begin(part),
+               m_parts.end(part));
     });
   }
 }
