@@ -17,13 +17,14 @@ struct F32x8 {
   static reg set1(float x) { return _mm256_set1_ps(x); }
   static reg zero() { return _mm256_setzero_ps(); }
   static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
-  // v with lanes [lo, hi) replaced by p[lo..hi) (the other lanes of p are not read).
-  static reg load_lanes(reg v, const float* p, int lo, int hi) {
+  // p[lo..hi) in lanes [lo, hi), zero elsewhere (the other lanes of p are not read).
+  static reg load_lanes(const float* p, int lo, int hi) {
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256i mask = _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(lo), lane),
                                              _mm256_cmpgt_epi32(_mm256_set1_epi32(hi), lane));
-    return _mm256_blendv_ps(v, _mm256_maskload_ps(p, mask), _mm256_castsi256_ps(mask));
+    return _mm256_maskload_ps(p, mask);
   }
+  static reg bit_or(reg a, reg b) { return _mm256_or_ps(a, b); }
 };
 
 struct F64x4 {
@@ -35,12 +36,13 @@ struct F64x4 {
   static reg set1(double x) { return _mm256_set1_pd(x); }
   static reg zero() { return _mm256_setzero_pd(); }
   static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_pd(a, b, c); }
-  static reg load_lanes(reg v, const double* p, int lo, int hi) {
+  static reg load_lanes(const double* p, int lo, int hi) {
     const __m256i lane = _mm256_setr_epi64x(0, 1, 2, 3);
     const __m256i mask = _mm256_andnot_si256(_mm256_cmpgt_epi64(_mm256_set1_epi64x(lo), lane),
                                              _mm256_cmpgt_epi64(_mm256_set1_epi64x(hi), lane));
-    return _mm256_blendv_pd(v, _mm256_maskload_pd(p, mask), _mm256_castsi256_pd(mask));
+    return _mm256_maskload_pd(p, mask);
   }
+  static reg bit_or(reg a, reg b) { return _mm256_or_pd(a, b); }
 };
 
 #include "gemm_microkernel_simd.inl"

@@ -17,10 +17,11 @@ struct F32x16 {
   static reg set1(float x) { return _mm512_set1_ps(x); }
   static reg zero() { return _mm512_setzero_ps(); }
   static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
-  // v with lanes [lo, hi) replaced by p[lo..hi) (the other lanes of p are not read).
-  static reg load_lanes(reg v, const float* p, int lo, int hi) {
-    return _mm512_mask_loadu_ps(v, static_cast<__mmask16>((1u << hi) - (1u << lo)), p);
+  // p[lo..hi) in lanes [lo, hi), zero elsewhere (the other lanes of p are not read).
+  static reg load_lanes(const float* p, int lo, int hi) {
+    return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << hi) - (1u << lo)), p);
   }
+  static reg bit_or(reg a, reg b) { return _mm512_or_ps(a, b); }
 };
 
 struct F64x8 {
@@ -32,9 +33,10 @@ struct F64x8 {
   static reg set1(double x) { return _mm512_set1_pd(x); }
   static reg zero() { return _mm512_setzero_pd(); }
   static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_pd(a, b, c); }
-  static reg load_lanes(reg v, const double* p, int lo, int hi) {
-    return _mm512_mask_loadu_pd(v, static_cast<__mmask8>((1u << hi) - (1u << lo)), p);
+  static reg load_lanes(const double* p, int lo, int hi) {
+    return _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << hi) - (1u << lo)), p);
   }
+  static reg bit_or(reg a, reg b) { return _mm512_or_pd(a, b); }
 };
 
 #include "gemm_microkernel_simd.inl"

@@ -1,5 +1,5 @@
 // The SIMD micro-kernel bodies shared by the AVX2 and AVX-512 files, written once over a vector
-// traits type V (V::reg, V::lanes, load/load_lanes/store/set1/fma/zero). Included inside
+// traits type V (V::reg, V::lanes, load/load_lanes/bit_or/store/set1/fma/zero). Included inside
 // an ISA-specific anonymous namespace; the MR x (NV * lanes) accumulators stay in registers.
 //   simd_micro_kernel:      A packed (mr values per k), B row k at b + k * ldb.
 //   simd_indirect_b_kernel: A packed, B row k at b_rows[k] + j (rows of a padded image).
@@ -113,6 +113,8 @@ void simd_indirect_a_kernel(int64_t segments, int64_t seg_len, const int64_t* se
 }
 
 // Runs come in column order, so each vector's runs are consecutive: one register per vector.
+// Each run is loaded with the other lanes zeroed and OR-ed in, so the loads of one vector do
+// not wait for each other (merge-masked loads would chain through the register).
 template <class V, int NV>
 void simd_gather_panel(typename V::scalar* panel, int64_t kc,
                        const typename V::scalar* const* b_rows, const GatherRun* runs,
@@ -125,7 +127,7 @@ void simd_gather_panel(typename V::scalar* panel, int64_t kc,
     for (int v = 0; v < NV; ++v) {
       typename V::reg lanes = V::zero();
       for (; r < count && runs[r].vector == v; ++r)
-        lanes = V::load_lanes(lanes, row + runs[r].src, runs[r].lo, runs[r].hi);
+        lanes = V::bit_or(lanes, V::load_lanes(row + runs[r].src, runs[r].lo, runs[r].hi));
       V::store(panel + (k * NV + v) * L, lanes);
     }
   }
