@@ -148,10 +148,10 @@ template <class T>
 ForwardVariant choose_forward(const Conv2dParams& p) {
   const Source s = make_source(p);
   const double dropped = double(s.cols - p.out_w) / double(p.out_w);  // per computed column
-  // Gathering costs about a tenth of a cycle per B element (a masked load per run); the GEMM
-  // spends og / (2 FMAs x lanes) cycles on each.
+  // Gathering costs about a third of a cycle per B element (a masked load per run, fitted to
+  // the measured crossover); the GEMM spends og / (2 FMAs x lanes) cycles on each.
   const GemmBlocking gb = gemm_blocking<T>();
-  const double gather = 0.1 * double(2 * gb.lanes) / double(p.out_channels_per_group());
+  const double gather = 0.3 * double(2 * gb.lanes) / double(p.out_channels_per_group());
   return dropped <= gather ? ForwardVariant::kIndirect : ForwardVariant::kGathered;
 }
 
