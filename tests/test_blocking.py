@@ -2,8 +2,9 @@
 work (cpp/cpu/conv2d.cpp), at one and two threads, against the float64 reference:
 
 - several tiles per image and several K blocks of the GEMM (an image wider than a tile, im2col
-  rows past one K block);
-- small images batched side by side into one tile, the batch not a multiple of a tile's images;
+  rows past one K block), the input read in place from a padded copy (wide images);
+- small images gathered side by side into one tile, the batch not a multiple of a tile's images
+  (choose_forward picks gathering for them by a wide margin);
 - too few tiles for the threads: an item cut along M (forward), along input channels (input
   gradient) or along dW's columns (weight gradient); dW too narrow to share: private partials;
 - pointwise layers, direct (one image per tile) and batched; groups; edge panels (sizes that are
@@ -21,7 +22,7 @@ from tests.conftest import assert_close, random_array
 # (n, c, o, size, kernel, stride, padding, groups)
 SHAPES = {
     "tiles_and_k_blocks": (2, 40, 24, 37, 3, 1, 1, 1),
-    "batched_small_images": (13, 20, 36, 7, 3, 1, 1, 1),
+    "batched_small_images": (13, 20, 64, 7, 3, 1, 1, 1),
     "one_small_image_m_parts": (1, 48, 72, 6, 3, 1, 1, 1),
     "stride2_wide": (1, 8, 40, 61, 5, 2, 2, 1),
     "narrow_dw_partials": (6, 1, 6, 23, 5, 1, 0, 1),
