@@ -112,23 +112,30 @@ void simd_indirect_a_kernel(int64_t segments, int64_t seg_len, const int64_t* se
   store_tile<V, MR, NV>(acc, c, ldc, beta);
 }
 
-// Runs come in column order, so each vector's runs are consecutive: one register per vector.
-// Each run is loaded with the other lanes zeroed and OR-ed in, so the loads of one vector do
-// not wait for each other (merge-masked loads would chain through the register).
+// Run by run, all kc rows at a time: a run's mask and offset stay in registers. The first run
+// of a vector writes it (the other lanes zero), later runs OR their lanes in.
 template <class V, int NV>
 void simd_gather_panel(typename V::scalar* panel, int64_t kc,
                        const typename V::scalar* const* b_rows, const GatherRun* runs,
                        int64_t count) {
+  using S = typename V::scalar;
   constexpr int L = V::lanes;
-  for (int64_t k = 0; k < kc; ++k) {
-    const typename V::scalar* row = b_rows[k];
-    int64_t r = 0;
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) {
-      typename V::reg lanes = V::zero();
-      for (; r < count && runs[r].vector == v; ++r)
-        lanes = V::bit_or(lanes, V::load_lanes(row + runs[r].src, runs[r].lo, runs[r].hi));
-      V::store(panel + (k * NV + v) * L, lanes);
+  int written = 0;  // vectors of the row already written (runs come in column order)
+  for (int64_t r = 0; r < count; ++r) {
+    const GatherRun run = runs[r];
+    S* out = panel + run.vector * L;
+    if (run.vector >= written) {
+      for (int v = written; v < run.vector; ++v)  // vectors no run touches
+        for (int64_t k = 0; k < kc; ++k) V::store(panel + k * NV * L + v * L, V::zero());
+      for (int64_t k = 0; k < kc; ++k)
+        V::store(out + k * NV * L, V::load_lanes(b_rows[k] + run.src, run.lo, run.hi));
+      written = run.vector + 1;
+    } else {
+      for (int64_t k = 0; k < kc; ++k)
+        V::store(out + k * NV * L, V::bit_or(V::load(out + k * NV * L),
+                                             V::load_lanes(b_rows[k] + run.src, run.lo, run.hi)));
     }
   }
+  for (int v = written; v < NV; ++v)
+    for (int64_t k = 0; k < kc; ++k) V::store(panel + k * NV * L + v * L, V::zero());
 }
