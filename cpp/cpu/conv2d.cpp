@@ -12,6 +12,18 @@
 #include "conv2d_work.hpp"
 
 namespace faltung {
+namespace {
+
+// dst[o * area + t] = src[o * src_stride + area - 1 - t] for o < count, t < area; Area is
+// area when known at compile time (0: not).
+template <int Area, class T>
+void reverse_blocks(T* dst, const T* src, int64_t count, int64_t src_stride, int64_t area) {
+  const int64_t n = Area > 0 ? Area : area;
+  for (int64_t o = 0; o < count; ++o, dst += n, src += src_stride)
+    for (int64_t t = 0; t < n; ++t) dst[t] = src[n - 1 - t];
+}
+
+}  // namespace
 
 template <class T>
 void conv2d_forward(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
@@ -31,10 +43,13 @@ void conv2d_backward_input(T* grad_x, const T* grad_y, const T* w, const Conv2dP
   T* rotated = workspace_as<T>(Slot::Weights, static_cast<size_t>(p.out_channels * cg * area));
   conv::parallel_for(p.in_channels, [&](int64_t gc) {  // gc = g * cg + c
     const int64_t g = gc / cg, c = gc % cg;
-    for (int64_t o = 0; o < og; ++o) {
-      const T* src = w + ((g * og + o) * cg + c) * area;
-      T* dst = rotated + (gc * og + o) * area;
-      for (int64_t t = 0; t < area; ++t) dst[t] = src[area - 1 - t];
+    const T* src = w + (g * og * cg + c) * area;
+    T* dst = rotated + gc * og * area;
+    switch (area) {  // the common kernel sizes unrolled: reversed copies of a few elements
+      case 9: return reverse_blocks<9>(dst, src, og, cg * area, area);
+      case 25: return reverse_blocks<25>(dst, src, og, cg * area, area);
+      case 49: return reverse_blocks<49>(dst, src, og, cg * area, area);
+      default: return reverse_blocks<0>(dst, src, og, cg * area, area);
     }
   });
   Conv2dParams q = p;
