@@ -7,6 +7,7 @@ work (cpp/cpu/conv2d.cpp), at one and two threads, against the float64 reference
   (choose_forward picks gathering for them by a wide margin);
 - too few tiles for the threads: an item cut along M (forward), along input channels (input
   gradient) or along dW's columns (weight gradient); dW too narrow to share: private partials;
+- few output channels: the weight gradient with the taps along the vectors (gathered);
 - pointwise layers, direct (one image per tile) and batched; groups; edge panels (sizes that are
   no multiple of the register tile).
 """
@@ -25,7 +26,8 @@ SHAPES = {
     "batched_small_images": (13, 20, 64, 7, 3, 1, 1, 1),
     "one_small_image_m_parts": (1, 48, 72, 6, 3, 1, 1, 1),
     "stride2_wide": (1, 8, 40, 61, 5, 2, 2, 1),
-    "narrow_dw_partials": (6, 1, 6, 23, 5, 1, 0, 1),
+    "narrow_dw_partials": (6, 1, 16, 23, 5, 1, 0, 1),
+    "few_output_channels": (6, 1, 6, 23, 5, 1, 0, 1),
     "pointwise_direct": (2, 70, 33, 30, 1, 1, 0, 1),
     "pointwise_batched": (11, 33, 70, 5, 1, 1, 0, 1),
     "groups_batched": (9, 12, 18, 8, 3, 2, 1, 3),

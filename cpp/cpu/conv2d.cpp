@@ -23,6 +23,10 @@ void reverse_blocks(T* dst, const T* src, int64_t count, int64_t src_stride, int
     for (int64_t t = 0; t < n; ++t) dst[t] = src[n - 1 - t];
 }
 
+// Below this many output channels per group the weight gradient puts the taps, not the output
+// channels, along the vectors (LeNet's conv1: 6 output channels would fill 6 of 32 lanes).
+constexpr int64_t kFewOutputChannels = 16;
+
 }  // namespace
 
 template <class T>
@@ -68,7 +72,10 @@ void conv2d_backward_input(T* grad_x, const T* grad_y, const T* w, const Conv2dP
 
 template <class T>
 void conv2d_backward_weight(T* grad_w, const T* grad_y, const T* x, const Conv2dParams& p) {
-  conv::backward_weight_indirect(grad_w, grad_y, x, p);
+  if (p.out_channels_per_group() < kFewOutputChannels)
+    conv::backward_weight_gathered(grad_w, grad_y, x, p);
+  else
+    conv::backward_weight_indirect(grad_w, grad_y, x, p);
 }
 
 template <class T>

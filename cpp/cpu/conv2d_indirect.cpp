@@ -391,11 +391,80 @@ void backward_weight_indirect(T* grad_w, const T* grad_y, const T* x, const Conv
   });
 }
 
+template <class T>
+void backward_weight_gathered(T* grad_w, const T* grad_y, const T* x, const Conv2dParams& p) {
+  const GemmBlocking gb = gemm_blocking<T>();
+  const int64_t og = p.out_channels_per_group(), rows = p.col_rows(), pixels = p.out_pixels();
+  const int64_t w_size = p.out_channels * rows, nr = gb.nr, panels = ceil_div(rows, nr);
+  const Source s = make_source(p);
+  const std::vector<int64_t> taps = tap_offsets(s, p);
+  // The taps of each panel (group 0; group g reads g * cg channels further) as runs of
+  // consecutive source elements, cut where a vector ends.
+  std::vector<GatherRun> runs(static_cast<size_t>(panels * nr));
+  std::vector<int64_t> run_count(static_cast<size_t>(panels));
+  for (int64_t jp = 0; jp < panels; ++jp) {
+    GatherRun* mine = runs.data() + jp * nr;
+    int64_t count = 0, previous = -2;
+    for (int64_t col = 0; col < nr && jp * nr + col < rows; ++col) {
+      const int64_t offset = taps[static_cast<size_t>(jp * nr + col)];
+      const int32_t lane = static_cast<int32_t>(col % gb.lanes);
+      if (offset == previous + 1 && lane != 0) {
+        mine[count - 1].hi = lane + 1;
+      } else {
+        mine[count++] = GatherRun{offset - lane, static_cast<int32_t>(col / gb.lanes), lane, lane + 1};
+      }
+      previous = offset;
+    }
+    run_count[static_cast<size_t>(jp)] = count;
+  }
+  const int64_t group_offset = p.in_channels_per_group() * s.channel_size();
+  const int64_t parts = std::min<int64_t>(num_threads(), p.batch);  // threads take images
+  T* sums = workspace_as<T>(Slot::Partial, static_cast<size_t>(parts * w_size));
+  std::fill(sums, sums + parts * w_size, T(0));
+  const int64_t kc_max = gemm_k_block<T>(pixels);
+  const int64_t chunk = chunk_images<T>(s, p);
+  for (int64_t n0 = 0; n0 < p.batch; n0 += chunk) {
+    const int64_t count = std::min(chunk, p.batch - n0);
+    const std::vector<const T*> bases = fill_chunk(x, n0, count, s, p);
+    parallel_for(parts, [&](int64_t part) {
+      T* mine = sums + part * w_size;
+      T* a = workspace_as<T>(Slot::PackA, static_cast<size_t>(packed_a_size<T>(og, pixels)));
+      T* b_block = workspace_as<T>(Slot::PackB, static_cast<size_t>(packed_b_size<T>(kc_max, rows)));
+      const T** b_rows = workspace_as<const T*>(Slot::Rows, static_cast<size_t>(kc_max));
+      for (int64_t n = count * part / parts; n < count * (part + 1) / parts; ++n)
+        for (int64_t g = 0; g < p.groups; ++g) {
+          pack_a(a, false, og, pixels, T(1), plane(grad_y, n0 + n, g, og, p.groups, pixels), pixels);
+          const T* base = bases[static_cast<size_t>(n)] + g * group_offset;
+          for (int64_t pc = 0; pc < pixels; pc += kc_max) {
+            const int64_t kc = std::min(kc_max, pixels - pc);
+            for (int64_t k = 0, oh = pc / p.out_w, ow = pc % p.out_w; k < kc; ++k) {
+              b_rows[k] = base + oh * s.cols + ow;
+              if (++ow == p.out_w) {
+                ow = 0;
+                ++oh;
+              }
+            }
+            for (int64_t jp = 0; jp < panels; ++jp)
+              gather_b_panel(b_block + jp * kc * nr, kc, b_rows, runs.data() + jp * nr,
+                             run_count[static_cast<size_t>(jp)]);
+            gemm_block(a, og, pc, kc, 0, og, b_block, rows, T(1), mine + g * og * rows, rows);
+          }
+        }
+    });
+  }
+  parallel_for(w_size, [&, n_parts = parts](int64_t i) {
+    T sum = sums[i];
+    for (int64_t k = 1; k < n_parts; ++k) sum += sums[k * w_size + i];
+    grad_w[i] = sum;
+  });
+}
+
 #define FALTUNG_INSTANTIATE_CONV2D_INDIRECT(T)                                                \
   template ForwardVariant choose_forward<T>(const Conv2dParams&);                            \
   template void forward_indirect<T>(T*, const T*, const T*, const T*, const Conv2dParams&);  \
   template void forward_gathered<T>(T*, const T*, const T*, const T*, const Conv2dParams&);  \
-  template void backward_weight_indirect<T>(T*, const T*, const T*, const Conv2dParams&);
+  template void backward_weight_indirect<T>(T*, const T*, const T*, const Conv2dParams&); \
+  template void backward_weight_gathered<T>(T*, const T*, const T*, const Conv2dParams&);
 FALTUNG_INSTANTIATE_CONV2D_INDIRECT(float)
 FALTUNG_INSTANTIATE_CONV2D_INDIRECT(double)
 

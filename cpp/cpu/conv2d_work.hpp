@@ -81,7 +81,12 @@ template <class T>
 void forward_indirect(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p);
 template <class T>
 void forward_gathered(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p);
+// The weight gradient: dW^T = col . dY^T with col read in place (vectors along the output
+// channels), or, for few output channels, dW = dY . col^T with col^T gathered (vectors along
+// the taps).
 template <class T>
 void backward_weight_indirect(T* grad_w, const T* grad_y, const T* x, const Conv2dParams& p);
+template <class T>
+void backward_weight_gathered(T* grad_w, const T* grad_y, const T* x, const Conv2dParams& p);
 
 }  // namespace faltung::conv
