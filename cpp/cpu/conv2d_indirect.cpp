@@ -16,7 +16,10 @@
 //                 row (exactly out_w steps: nothing is dropped, so no padding value can leak
 //                 into a sum), dY^T packed per K block; threads own row ranges of dW^T (or
 //                 images, with private partial sums when dW is too small to share).
-// Images are padded a chunk at a time (a bounded workspace), all threads filling it.
+//   grad weight, gathered:  for few output channels, dW_g = dY_g . col^T with col^T gathered
+//                 (row k = output pixel k, its taps along the vectors); threads take images.
+// Images are padded a chunk at a time (a workspace of at most kSourceBytes, or one image), all
+// threads filling it; with enough images each thread pads its own instead (forward).
 #include <cstring>
 #include <vector>
 
@@ -113,6 +116,27 @@ void fill_image(T* dst, const T* x, const Source& s, const Conv2dParams& p) {
 bool per_image_source(const Source& s, const Conv2dParams& p) {
   return !s.in_place && p.groups == 1 && p.batch >= 2 * num_threads();
 }
+
+// Builds the gather runs of one panel column by column: a column extends the last run when its
+// source offset follows the previous column's and it lies in the same vector.
+class PanelRuns {
+ public:
+  PanelRuns(GatherRun* runs, int64_t lanes) : runs_(runs), lanes_(lanes) {}
+  void add(int64_t col, int64_t offset) {
+    const int32_t lane = static_cast<int32_t>(col % lanes_);
+    if (offset == previous_ + 1 && lane != 0) {
+      runs_[count_ - 1].hi = lane + 1;
+    } else {
+      runs_[count_++] = GatherRun{offset - lane, static_cast<int32_t>(col / lanes_), lane, lane + 1};
+    }
+    previous_ = offset;
+  }
+  int64_t count() const { return count_; }
+
+ private:
+  GatherRun* runs_;
+  int64_t lanes_, count_ = 0, previous_ = -2;
+};
 
 // Images [n0, n0 + count) as one chunk of the source: their base addresses. Fills the Source
 // slot of the calling thread (all threads copying) unless the images are their own source.
@@ -261,17 +285,9 @@ void forward_gathered(T* y, const T* x, const T* w, const T* bias, const Conv2dP
       GatherRun* runs = reinterpret_cast<GatherRun*>(raw + row_bytes + count_bytes);
       int64_t n = j0 / pixels, oh = (j0 % pixels) / p.out_w, ow = j0 % p.out_w;
       for (int64_t jp = 0; jp < panels; ++jp) {
-        GatherRun* mine = runs + jp * nr;
-        int64_t count = 0, previous = -2;
+        PanelRuns panel_runs(runs + jp * nr, gb.lanes);
         for (int64_t col = 0; col < nr && jp * nr + col < width; ++col) {
-          const int64_t offset = (bases[static_cast<size_t>(n)] - bases[0]) + oh * s.cols + ow;
-          const int32_t lane = static_cast<int32_t>(col % gb.lanes);
-          if (offset == previous + 1 && lane != 0) {
-            mine[count - 1].hi = lane + 1;
-          } else {
-            mine[count++] = GatherRun{offset - lane, static_cast<int32_t>(col / gb.lanes), lane, lane + 1};
-          }
-          previous = offset;
+          panel_runs.add(col, (bases[static_cast<size_t>(n)] - bases[0]) + oh * s.cols + ow);
           if (++ow == p.out_w) {
             ow = 0;
             if (++oh == p.out_h) {
@@ -280,7 +296,7 @@ void forward_gathered(T* y, const T* x, const T* w, const T* bias, const Conv2dP
             }
           }
         }
-        run_count[jp] = count;
+        run_count[jp] = panel_runs.count();
       }
       T* b_block = workspace_as<T>(Slot::Columns, static_cast<size_t>(packed_b_size<T>(kc_max, width)));
       const int64_t ldc = round_up(width, 16);
@@ -403,19 +419,10 @@ void backward_weight_gathered(T* grad_w, const T* grad_y, const T* x, const Conv
   std::vector<GatherRun> runs(static_cast<size_t>(panels * nr));
   std::vector<int64_t> run_count(static_cast<size_t>(panels));
   for (int64_t jp = 0; jp < panels; ++jp) {
-    GatherRun* mine = runs.data() + jp * nr;
-    int64_t count = 0, previous = -2;
-    for (int64_t col = 0; col < nr && jp * nr + col < rows; ++col) {
-      const int64_t offset = taps[static_cast<size_t>(jp * nr + col)];
-      const int32_t lane = static_cast<int32_t>(col % gb.lanes);
-      if (offset == previous + 1 && lane != 0) {
-        mine[count - 1].hi = lane + 1;
-      } else {
-        mine[count++] = GatherRun{offset - lane, static_cast<int32_t>(col / gb.lanes), lane, lane + 1};
-      }
-      previous = offset;
-    }
-    run_count[static_cast<size_t>(jp)] = count;
+    PanelRuns panel_runs(runs.data() + jp * nr, gb.lanes);
+    for (int64_t col = 0; col < nr && jp * nr + col < rows; ++col)
+      panel_runs.add(col, taps[static_cast<size_t>(jp * nr + col)]);
+    run_count[static_cast<size_t>(jp)] = panel_runs.count();
   }
   const int64_t group_offset = p.in_channels_per_group() * s.channel_size();
   const int64_t parts = std::min<int64_t>(num_threads(), p.batch);  // threads take images
