@@ -218,12 +218,11 @@ void forward_indirect(T* y, const T* x, const T* w, const T* bias, const Conv2dP
           for (int64_t j = 0; j < width; ++j) dst[q0 + j] += value;
         continue;
       }
-      for (int64_t q = q0; q < q0 + width;) {
-        const int64_t oh = q / s.cols, ow = q % s.cols;
-        const int64_t run = std::min(q0 + width, (oh + 1) * s.cols) - q;
-        for (int64_t j = 0; j < std::min(run, p.out_w - ow); ++j)
-          dst[oh * p.out_w + ow + j] = src[q - q0 + j] + value;
-        q += run;
+      for (int64_t oh = q0 / s.cols, q = q0; q < q0 + width; ++oh) {
+        const int64_t row = oh * s.cols, end = std::min(q0 + width, row + s.cols);
+        T* out = dst + oh * p.out_w;  // output row oh; column q is pixel (oh, q - row)
+        for (int64_t j = q; j < std::min(end, row + p.out_w); ++j) out[j - row] = src[j - q0] + value;
+        q = end;
       }
     }
   };
