@@ -20,6 +20,7 @@
 //                 (row k = output pixel k, its taps along the vectors); threads take images.
 // Images are padded a chunk at a time (a workspace of at most kSourceBytes, or one image), all
 // threads filling it; with enough images each thread pads its own instead (forward).
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -36,6 +37,10 @@ struct Source {
   int64_t rows, cols;        // of one phase image
   int64_t top, left;         // padding (negative: cropped)
   bool in_place;             // stride 1 and no padding: the image itself is the source
+  uint64_t rows_read, cols_read;  // bit a / b: some tap reads phase row a / column b
+  bool read(int64_t a, int64_t b) const {
+    return (a >= 64 || (rows_read >> a & 1)) && (b >= 64 || (cols_read >> b & 1));
+  }
   int64_t phase_size() const { return rows * cols; }
   int64_t channel_size() const { return sh * sw * phase_size(); }
   int64_t image_size() const { return channels * channel_size(); }
@@ -52,6 +57,11 @@ Source make_source(const Conv2dParams& p) {
   s.left = p.pad_left;
   s.in_place = s.sh == 1 && s.sw == 1 && p.pad_top == 0 && p.pad_bottom == 0 &&
                p.pad_left == 0 && p.pad_right == 0;
+  // A strided 1x1 layer reads one phase of stride_h x stride_w: the others are never copied.
+  for (int64_t kh = 0; kh < p.kernel_h; ++kh)
+    if ((kh * p.dilation_h) % s.sh < 64) s.rows_read |= uint64_t(1) << ((kh * p.dilation_h) % s.sh);
+  for (int64_t kw = 0; kw < p.kernel_w; ++kw)
+    if ((kw * p.dilation_w) % s.sw < 64) s.cols_read |= uint64_t(1) << ((kw * p.dilation_w) % s.sw);
   return s;
 }
 
@@ -78,6 +88,7 @@ template <class T>
 void fill_channel(T* dst, const T* x, const Source& s, const Conv2dParams& p) {
   for (int64_t a = 0; a < s.sh; ++a)
     for (int64_t b = 0; b < s.sw; ++b) {
+      if (!s.read(a, b)) continue;
       T* phase = dst + (a * s.sw + b) * s.phase_size();
       // Phase columns j read image column j * sw + b - left: those in [0, in_w) are [j0, j1).
       const int64_t first = b - s.left;
