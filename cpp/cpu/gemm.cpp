@@ -258,6 +258,36 @@ void scale_c(int64_t M, int64_t N, T beta, T* C, int64_t ldc) {
     for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
 }
 
+// C = packed_A . op(B) + beta * C over all K blocks, threaded like gemm().
+template <class T>
+void gemm_packed_a(const T* packed_a, int64_t M, int64_t N, int64_t K, bool trans_b, const T* B,
+                   int64_t ldb, T beta, T* C, int64_t ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) return scale_c(M, N, beta, C, ldc);
+  const MicroKernel<T>& uk = kernel<T>();
+  const int threads = omp_in_parallel() ? 1 : num_threads();
+  const int64_t m_panels = (M + uk.mr - 1) / uk.mr, n_panels = (N + uk.nr - 1) / uk.nr;
+  const bool small = M * N * K < int64_t(48) * 48 * 48;
+  if (threads <= 1 || small || (m_panels < 2 && n_panels < 2))
+    return macro_kernel(packed_a, M, K, 0, M, 0, N, trans_b, B, ldb, beta, C, ldc, uk);
+  // Split N when it has panels for every thread (each thread packs only its own B blocks);
+  // otherwise split M, every thread packing the same B blocks.
+  const bool split_n = n_panels >= std::min<int64_t>(m_panels, 4 * threads);
+  const int64_t units = split_n ? n_panels : m_panels;
+  const int workers = static_cast<int>(std::min<int64_t>(threads, units));
+#pragma omp parallel num_threads(workers)
+  {
+    const int64_t t = omp_get_thread_num(), team = omp_get_num_threads();
+    const int64_t first = units * t / team, last = units * (t + 1) / team;
+    if (split_n)
+      macro_kernel(packed_a, M, K, 0, M, first * uk.nr, std::min(N, last * uk.nr), trans_b, B, ldb,
+                   beta, C, ldc, uk);
+    else
+      macro_kernel(packed_a, M, K, first * uk.mr, std::min(M, last * uk.mr), 0, N, trans_b, B,
+                   ldb, beta, C, ldc, uk);
+  }
+}
+
 }  // namespace
 
 template <class T>
@@ -284,11 +314,6 @@ void pack_a(T* packed, bool trans_a, int64_t M, int64_t K, T alpha, const T* A, 
 template <class T>
 int64_t packed_b_size(int64_t kc, int64_t n) {
   return kc * round_up(n, kernel<T>().nr);
-}
-
-template <class T>
-void pack_b(T* packed, bool trans_b, int64_t kc, int64_t n, const T* B, int64_t ldb) {
-  pack_b_impl(packed, trans_b, kc, n, B, ldb, kernel<T>());
 }
 
 template <class T>
@@ -325,35 +350,6 @@ void gemm_block_indirect_a(const T* const* a_rows, int64_t m, int64_t segments, 
 }
 
 template <class T>
-void gemm_packed_a(const T* packed_a, int64_t M, int64_t N, int64_t K, bool trans_b, const T* B,
-                   int64_t ldb, T beta, T* C, int64_t ldc) {
-  if (M <= 0 || N <= 0) return;
-  if (K <= 0) return scale_c(M, N, beta, C, ldc);
-  const MicroKernel<T>& uk = kernel<T>();
-  const int threads = omp_in_parallel() ? 1 : num_threads();
-  const int64_t m_panels = (M + uk.mr - 1) / uk.mr, n_panels = (N + uk.nr - 1) / uk.nr;
-  const bool small = M * N * K < int64_t(48) * 48 * 48;
-  if (threads <= 1 || small || (m_panels < 2 && n_panels < 2))
-    return macro_kernel(packed_a, M, K, 0, M, 0, N, trans_b, B, ldb, beta, C, ldc, uk);
-  // Split N when it has panels for every thread (each thread packs only its own B blocks);
-  // otherwise split M, every thread packing the same B blocks.
-  const bool split_n = n_panels >= std::min<int64_t>(m_panels, 4 * threads);
-  const int64_t units = split_n ? n_panels : m_panels;
-  const int workers = static_cast<int>(std::min<int64_t>(threads, units));
-#pragma omp parallel num_threads(workers)
-  {
-    const int64_t t = omp_get_thread_num(), team = omp_get_num_threads();
-    const int64_t first = units * t / team, last = units * (t + 1) / team;
-    if (split_n)
-      macro_kernel(packed_a, M, K, 0, M, first * uk.nr, std::min(N, last * uk.nr), trans_b, B, ldb,
-                   beta, C, ldc, uk);
-    else
-      macro_kernel(packed_a, M, K, first * uk.mr, std::min(M, last * uk.mr), 0, N, trans_b, B,
-                   ldb, beta, C, ldc, uk);
-  }
-}
-
-template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
           int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
   if (M <= 0 || N <= 0) return;
@@ -385,7 +381,6 @@ const char* gemm_kernel_name() { return kernels().f32.isa; }
   template GemmBlocking gemm_blocking<T>();                                                     \
   template int64_t gemm_k_block<T>(int64_t);                                                    \
   template int64_t packed_b_size<T>(int64_t, int64_t);                                          \
-  template void pack_b<T>(T*, bool, int64_t, int64_t, const T*, int64_t);                        \
   template void gemm_block<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t, const T*,  \
                               int64_t, T, T*, int64_t);                                         \
   template void gemm_block_indirect_b<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t,  \
@@ -396,8 +391,6 @@ const char* gemm_kernel_name() { return kernels().f32.isa; }
                                          const int64_t*, const T*, int64_t, T, T*, int64_t);    \
   template int64_t packed_a_size<T>(int64_t, int64_t);                                          \
   template void pack_a<T>(T*, bool, int64_t, int64_t, T, const T*, int64_t);                    \
-  template void gemm_packed_a<T>(const T*, int64_t, int64_t, int64_t, bool, const T*, int64_t, \
-                                 T, T*, int64_t);                                               \
   template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*,  \
                         int64_t, T, T*, int64_t);                                       \
   template double micro_kernel_peak_gflops<T>(double);

@@ -2,8 +2,8 @@
 // A_panel holds kc columns of MR values and B_panel kc rows of NR values (packed by gemm.cpp,
 // zero-padded at the edges). One table entry per instruction set and dtype; the files
 // gemm_kernels_avx512.cpp / _avx2.cpp are compiled for those ISAs only and include nothing but
-// this header (with faltung/gemm.hpp) and <immintrin.h>, so no ISA-specific copy of shared inline code can leak into
-// the baseline build. gemm.cpp picks the best entry the CPU supports, once.
+// this header (with faltung/gemm.hpp, declarations only) and <immintrin.h>, so no ISA-specific
+// copy of shared inline code can leak into the baseline build. gemm.cpp picks the best entry the CPU supports, once.
 #pragma once
 #include <cstdint>
 

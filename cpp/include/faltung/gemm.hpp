@@ -16,8 +16,9 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
           int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
 
 // ---- Building blocks for kernels that make their own packed operands ----------------------
-// Convolutions pack their weight once per call and write im2col columns straight into packed
-// B panels, so they drive the blocked loops themselves with these pieces.
+// Convolutions pack their weight once per call and make their B blocks themselves (read in
+// place from a padded image, gathered from it, or packed from grad_y), so they drive the
+// blocked loops with these pieces.
 //
 // K is cut into equal blocks of at most kc_max (gemm_k_block). Packed A holds op(A) (M x K,
 // alpha folded in) for every K block as mr-tall panels: element (i, k) of K block pc lies at
@@ -41,10 +42,6 @@ template <class T>
 void pack_a(T* packed, bool trans_a, int64_t M, int64_t K, T alpha, const T* A, int64_t lda);
 template <class T>
 int64_t packed_b_size(int64_t kc, int64_t n);
-// Packs op(B)[0:kc, 0:n] (B points at its first element) into a B block.
-template <class T>
-void pack_b(T* packed, bool trans_b, int64_t kc, int64_t n, const T* B, int64_t ldb);
-
 // Part of a B block from a matrix whose rows run along K (op(B) = src^T): element (k, j) =
 // src[j * ld + k] for j < n, k < kc, written at dst[(j / nr) * panel_stride + k * nr + j % nr]
 // (dst: row k = 0 of the first panel; panel_stride = the block's kc * nr). Columns past n are
@@ -86,11 +83,6 @@ template <class T>
 void gemm_block_indirect_a(const T* const* a_rows, int64_t m, int64_t segments, int64_t seg_len,
                            const int64_t* seg_offset, const T* packed_b, int64_t n, T beta, T* C,
                            int64_t ldc);
-
-// C = packed_A * op(B) + beta * C over all K blocks, threaded like gemm().
-template <class T>
-void gemm_packed_a(const T* packed_a, int64_t M, int64_t N, int64_t K, bool trans_b, const T* B,
-                   int64_t ldb, T beta, T* C, int64_t ldc);
 
 // The ceiling of this machine for our GEMM: GFLOP/s of the chosen micro-kernel on one thread
 // with its operands in L1 (no packing, no memory traffic), measured for about `seconds`.

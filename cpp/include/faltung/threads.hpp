@@ -3,8 +3,9 @@
 // region asks num_threads() instead of relying on the calling thread's OpenMP state, so the
 // setting holds whichever Python thread calls a kernel.
 // Workspaces: fresh memory costs a page fault per 4 KiB, as much as the arithmetic of a mid-sized
-// layer, so scratch buffers (im2col tiles, packed GEMM panels) live in per-thread slots that grow
-// and are then reused, never a malloc per call.
+// layer, so scratch buffers (padded images, packed GEMM panels, dcol tiles) live in per-thread
+// slots that grow and are then reused, never a malloc per call (only index tables of a few KiB
+// are plain vectors).
 #pragma once
 #include <cstddef>
 
@@ -15,7 +16,7 @@ void set_num_threads(int n);
 
 enum class Slot {
   PackA, PackB,      // the GEMM's packed operands
-  Columns, Gather,   // conv: im2col / dcol matrices, several images' pixels side by side
+  Columns, Gather,   // conv: gathered B blocks / dcol matrices; C scratch of several images
   Partial,           // conv: a thread's partial weight gradient
   Source,            // conv: padded copies of images (shared by the threads of one call)
   Rows,              // conv: row addresses and offsets for the indirect GEMM kernels

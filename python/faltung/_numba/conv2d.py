@@ -1,4 +1,6 @@
-"""conv2d forward and backward by im2col + GEMM (the Numba twin of cpp/cpu/conv2d.cpp), NCHW /
+"""conv2d forward and backward by im2col + GEMM (the Numba twin of cpp/cpu/conv2d*.cpp: the
+same functions and results; the C++ reads padded images in place instead of writing im2col
+matrices, see docs/decisions.md), NCHW /
 OIHW (out, in/groups, kh, kw), groups: output channels g*O/groups .. (g+1)*O/groups - 1 see input
 channels g*C/groups .. (g+1)*C/groups - 1. Every kernel overwrites its output.
 
@@ -14,11 +16,10 @@ otherwise the GEMM itself is threaded.
   grad weight:  dW_g       += dY[:, tile] . col(tile)^T       (per-thread partial sums)
   grad bias:    db          = sum of dY over images and pixels
 Arrays are handled flat, with offsets, as the C++ handles pointers; each worker allocates its
-workspaces once. Where Numba differs from the C++: W_g is not packed once per call (the Numba
-GEMM packs its A panels itself, a small cost next to GEMMs at least MIN_TILE columns wide);
-workers take contiguous ranges of items (prange has no dynamic schedule); and one parallel
-function runs all three passes, chosen by a code, where the C++ passes lambdas (every jitted
-layer above the GEMM adds seconds of compilation).
+workspaces once. W_g is not packed once per call (the Numba GEMM packs its A panels itself, a
+small cost next to GEMMs at least MIN_TILE columns wide); workers take contiguous ranges of
+items (prange has no dynamic schedule); and one parallel function runs all three passes, chosen
+by a code (every jitted layer above the GEMM adds seconds of compilation).
 """
 from __future__ import annotations
 
@@ -75,9 +76,8 @@ def locate(t, p, index):
     return Item(n0, count, g, p0, width, count * width)
 
 
-# The bodies for_each_index can run (the C++ passes lambdas; Numba passes a code, so that one
-# parallel function serves all passes: each jitted function above a GEMM costs a second or more
-# of compilation).
+# The bodies for_each_index can run, passed as a code so that one parallel function serves all
+# passes (each jitted function above a GEMM costs a second or more of compilation).
 FORWARD, BACKWARD_INPUT, BACKWARD_WEIGHT = 0, 1, 2
 
 
@@ -121,9 +121,9 @@ def _run(body, out, a, b, c, p, t, me, team, threads):
 
 @jit
 def workspace(p, t, like):
-    """A worker's buffers: the column matrix of an item (the C++ Columns slot; none for
-    pointwise layers, which read the input directly) and the matrix that gathers several
-    images' pixels into one GEMM operand (the Gather slot; none with one image per tile)."""
+    """A worker's buffers: the column matrix of an item (none for pointwise layers, which read
+    the input directly) and the matrix that gathers several images' pixels into one GEMM
+    operand (none with one image per tile)."""
     most = t.images * t.tile
     columns_size = 0 if p.is_pointwise and t.images == 1 else p.col_rows * most
     gather_size = 0 if t.images == 1 else p.out_channels_per_group * most
