@@ -1,5 +1,5 @@
-"""faltung: compiled convolution kernels (im2col + our own GEMM, AVX2/AVX-512, OpenMP) with
-Numba fallbacks, called on NumPy arrays. See docs/api.md."""
+"""faltung: compiled convolution kernels (convolution as GEMM on our own AVX2/AVX-512
+micro-kernels, OpenMP) with Numba fallbacks, called on NumPy arrays. See docs/api.md."""
 from .backends import available_backends, get_backend, set_backend
 from .functional import (conv2d, conv2d_backward, conv_transpose2d, conv_transpose2d_backward,
                          convolve2d, convolve2d_backward, gemm, gemm_kernel_name,

@@ -1,5 +1,5 @@
-// 2-D convolution (cross-correlation, as in every deep-learning library) by im2col + GEMM, and
-// its three backward passes. Layout NCHW, weight OIHW (out, in/groups, kh, kw).
+// 2-D convolution (cross-correlation, as in every deep-learning library) as GEMM, and its
+// three backward passes (cpp/cpu/conv2d.cpp says which variant computes what). Layout NCHW, weight OIHW (out, in/groups, kh, kw).
 // Outputs first, then inputs, then the params; every kernel overwrites its output.
 #pragma once
 #include "faltung/params.hpp"
