@@ -1,6 +1,6 @@
 """The backend registry. A backend is an object with these methods, all of which take
 C-contiguous arrays of one dtype (float32 or float64), write into preallocated outputs and
-trust their arguments (python/faltung/functional.py validated them):
+trust their arguments (python/faltung/functional/ validated them):
 
     gemm(trans_a, trans_b, alpha, a, b, beta, c)          c = alpha*op(a)@op(b) + beta*c
     conv2d_forward(y, x, w, bias_or_None, params)

@@ -1,8 +1,7 @@
-"""The kernel API: validate arguments, pick the backend, call it.
+"""conv2d (cross-correlation), the true convolution and conv_transpose2d, forward and backward.
 
-This module is the only door from Python to a backend (DESIGN.md §1). Names, argument order and
-defaults follow torch.nn.functional; backward passes are public functions returning
-(grad_input, grad_weight, grad_bias) with None for what was not asked for.
+Backward passes are public functions returning (grad_input, grad_weight, grad_bias) with None for
+what was not asked for.
 """
 from __future__ import annotations
 
@@ -10,51 +9,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import backends
-from ._params import make_conv2d_params, pair, positive_int, positive_pair
-from ._validation import (as_float_array, check_shape, flag_triple, out_triple, output,
+from .. import backends
+from .._params import make_conv2d_params, pair, positive_int, positive_pair
+from .._validation import (as_float_array, check_shape, flag_triple, out_triple, output,
                           same_dtype)
 
-
-# --------------------------------------------------------------------------------------- GEMM
-
-def _matrix(value, name: str, trans: bool) -> tuple[np.ndarray, bool]:
-    """A 2-D float array as a C-contiguous matrix plus its transpose flag; a transposed view
-    (Fortran order) is used as it is with the flag flipped instead of being copied."""
-    if isinstance(value, np.ndarray) and value.ndim == 2 and not value.flags.c_contiguous \
-            and value.T.flags.c_contiguous:
-        value, trans = value.T, not trans
-    return as_float_array(value, name, ndim=2), trans
-
-
-def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, out=None):
-    """alpha * op(a) @ op(b) + beta * c, where op(x) is x.T when trans_x is set.
-
-    `c` is needed when beta != 0; `out` receives the result and may be `c` itself.
-    """
-    a_mat, ta = _matrix(a, "a", bool(trans_a))
-    b_mat, tb = _matrix(b, "b", bool(trans_b))
-    same_dtype(a_mat, b=b_mat)
-    m, k = (a_mat.shape[1], a_mat.shape[0]) if ta else a_mat.shape
-    kb, n = (b_mat.shape[1], b_mat.shape[0]) if tb else b_mat.shape
-    if k != kb:
-        raise ValueError(f"b: expected {k} rows in op(b) to match op(a) of shape ({m}, {k}), "
-                         f"got op(b) of shape ({kb}, {n})")
-    alpha, beta = float(alpha), float(beta)
-    if beta != 0.0:
-        if c is None:
-            raise ValueError("c: required when beta != 0")
-        c = as_float_array(c, "c", ndim=2) if c is not out else c
-        same_dtype(a_mat, c=c)
-        check_shape(c, (m, n), "c")
-    result = output(out, (m, n), a_mat.dtype)
-    if beta != 0.0 and c is not result:
-        np.copyto(result, c)
-    backends.current().gemm(ta, tb, alpha, a_mat, b_mat, beta, result)
-    return result
-
-
-# ------------------------------------------------------------------------------------- conv2d
 
 def _conv_inputs(x, weight, stride, padding, dilation, groups, x_name="input"):
     x = as_float_array(x, x_name, ndim=4)
@@ -242,36 +201,3 @@ def conv_transpose2d_backward(grad_out, x, weight, stride=1, padding=0, output_p
         gb = output(out_b, (geo.out_channels,), x.dtype, "out[2]")
         np.sum(grad_out, axis=(0, 2, 3), out=gb)
     return gx, gw, gb
-
-
-# ------------------------------------------------------------------------------------ threads
-
-def set_num_threads(n: int) -> None:
-    """Threads used by every backend's kernels (default: OMP_NUM_THREADS, else all cores)."""
-    n = positive_int(n, "n")
-    for name in backends.available_backends():
-        backends.get(name).set_num_threads(n)
-
-
-def get_num_threads() -> int:
-    """Threads the current backend's kernels use."""
-    return backends.current().get_num_threads()
-
-
-# ------------------------------------------------------------------------------ machine facts
-
-def gemm_kernel_name() -> str:
-    """The GEMM micro-kernel family in use: "avx512", "avx2", "generic" for the compiled
-    backend, or the backend's name where it has no such choice."""
-    backend = backends.current()
-    return backend.kernel_name() if hasattr(backend, "kernel_name") else backend.name
-
-
-def peak_gflops(dtype=np.float32, seconds: float = 0.2) -> float | None:
-    """One core's GEMM ceiling, measured now: the compiled micro-kernel on operands in L1 (no
-    memory traffic). None when the current backend cannot measure it. Benchmarks quote
-    "% of peak" against this rather than a data-sheet figure."""
-    backend = backends.current()
-    if not hasattr(backend, "peak_gflops"):
-        return None
-    return backend.peak_gflops(np.dtype(dtype) == np.float64, float(seconds))
