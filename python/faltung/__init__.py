@@ -1,15 +1,12 @@
 """faltung: compiled convolution kernels (convolution as GEMM on our own AVX2/AVX-512
-micro-kernels, OpenMP) with Numba fallbacks, called on NumPy arrays. See docs/api.md."""
+micro-kernels, OpenMP) with Numba fallbacks, called on NumPy arrays. See docs/api.md.
+
+Every kernel of faltung.functional is importable from faltung itself."""
+from . import functional
 from .backends import available_backends, get_backend, set_backend
-from .functional import (conv2d, conv2d_backward, conv_transpose2d, conv_transpose2d_backward,
-                         convolve2d, convolve2d_backward, gemm, gemm_kernel_name,
-                         get_num_threads, peak_gflops, set_num_threads)
+from .functional import *  # noqa: F401,F403  (the kernel API, listed in functional.__all__)
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "available_backends", "conv2d", "conv2d_backward", "conv_transpose2d",
-    "conv_transpose2d_backward", "convolve2d", "convolve2d_backward", "gemm",
-    "gemm_kernel_name", "get_backend", "peak_gflops",
-    "get_num_threads", "set_backend", "set_num_threads", "__version__",
-]
+__all__ = ["available_backends", "get_backend", "set_backend", "__version__",
+           *functional.__all__]

@@ -5,13 +5,19 @@ family. Names, argument order and defaults follow torch.nn.functional; backward 
 functions (`*_backward`) that return one gradient per differentiable argument, None for what was
 not asked for.
 """
+from .activation import (log_softmax, log_softmax_backward, relu, relu_backward, sigmoid,
+                         sigmoid_backward, softmax, softmax_backward, tanh, tanh_backward)
 from .conv import (conv2d, conv2d_backward, conv_transpose2d, conv_transpose2d_backward,
                    convolve2d, convolve2d_backward)
 from .gemm import gemm
+from .linear import dropout, dropout_backward, linear, linear_backward
+from .loss import cross_entropy, cross_entropy_backward
 from .machine import gemm_kernel_name, get_num_threads, peak_gflops, set_num_threads
 
 __all__ = [
     "conv2d", "conv2d_backward", "conv_transpose2d", "conv_transpose2d_backward", "convolve2d",
     "convolve2d_backward", "gemm", "gemm_kernel_name", "get_num_threads", "peak_gflops",
-    "set_num_threads",
+    "set_num_threads", "log_softmax", "log_softmax_backward", "relu", "relu_backward", "sigmoid",
+    "sigmoid_backward", "softmax", "softmax_backward", "tanh", "tanh_backward", "dropout",
+    "dropout_backward", "linear", "linear_backward", "cross_entropy", "cross_entropy_backward",
 ]
