@@ -59,3 +59,15 @@ def out_triple(value, name: str = "out") -> tuple:
     if not isinstance(value, (tuple, list)) or len(value) != 3:
         raise TypeError(f"{name}: expected a triple (grad_x, grad_weight, grad_bias) of arrays or None, got {value!r}")
     return tuple(value)
+
+
+def as_generator(rng, name: str = "rng") -> np.random.Generator:
+    """A numpy Generator from `rng`: itself, a new one seeded with a non-negative int, or (None)
+    one seeded from fresh entropy."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)
+                       and rng >= 0):
+        return np.random.default_rng(rng)
+    raise TypeError(f"{name}: expected None, a non-negative int seed or a "
+                    f"numpy.random.Generator, got {rng!r}")

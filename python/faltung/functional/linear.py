@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import (as_float_array, check_shape, flag_triple, out_triple, output,
-                           same_dtype)
+from .._validation import (as_float_array, as_generator, check_shape, flag_triple, out_triple,
+                           output, same_dtype)
 from .conv import _bias
 from .gemm import gemm
 
@@ -70,12 +70,7 @@ def dropout(x, p=0.5, training=True, *, rng=None, out=None):
     if not training or p == 0:
         np.copyto(y, x)
         return y, None
-    if not (rng is None or isinstance(rng, np.random.Generator)
-            or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0)):
-        raise TypeError(f"rng: expected None, a non-negative int seed or a "
-                        f"numpy.random.Generator, got {rng!r}")
-    generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    keep = generator.random(x.shape) >= p
+    keep = as_generator(rng).random(x.shape) >= p
     mask = keep.astype(x.dtype) * (x.dtype.type(1 / (1 - p)) if p < 1 else 0)
     np.multiply(x, mask, out=y)
     return y, mask

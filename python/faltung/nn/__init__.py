@@ -1,0 +1,20 @@
+"""faltung.nn: layers with explicit forward and backward passes, containers, losses.
+
+Every layer is a Module (module.py): forward(x) keeps what backward needs, backward(grad_out)
+accumulates parameter gradients and returns the input gradient. Initial weights follow
+torch.nn's defaults (init.py; seed them with faltung.nn.manual_seed), state_dict() keys follow
+PyTorch's names.
+"""
+from .activation import ReLU, Sigmoid, Tanh
+from .containers import Concat, Identity, Residual, Sequential
+from .conv import Conv2d, ConvTranspose2d
+from .highway import Highway
+from .init import manual_seed
+from .linear import Dropout, Flatten, Linear
+from .loss import CrossEntropyLoss
+from .module import Module
+from .parameter import Parameter
+
+__all__ = ["Concat", "Conv2d", "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "Flatten",
+           "Highway", "Identity", "Linear", "Module", "Parameter", "ReLU", "Residual",
+           "Sequential", "Sigmoid", "Tanh", "manual_seed"]
