@@ -23,7 +23,7 @@ void check_size(const py::array& a, int64_t expected, const char* name) {
 
 template <class T>
 void forward(py::array& y, const py::array& x, const py::array& w, const py::object& bias,
-             const Conv2dParams& p) {
+             const Conv2dParams& p, Epilogue epilogue) {
   check_size(y, p.batch * p.out_channels * p.out_pixels(), "y");
   check_size(x, p.batch * p.in_channels * p.in_pixels(), "x");
   check_size(w, p.out_channels * p.col_rows(), "weight");
@@ -37,7 +37,7 @@ void forward(py::array& y, const py::array& x, const py::array& w, const py::obj
   const T* px = input_ptr<T>(x, "x");
   const T* pw = input_ptr<T>(w, "weight");
   py::gil_scoped_release release;
-  conv2d_forward<T>(py_, px, pw, pb, p);
+  conv2d_forward<T>(py_, px, pw, pb, p, epilogue);
 }
 
 template <class T>
@@ -79,11 +79,14 @@ void backward_bias(py::array& gb, const py::array& gy, const Conv2dParams& p) {
 void bind_conv(py::module_& m) {
   m.def("conv2d_forward",
         [](py::array& y, const py::array& x, const py::array& w, const py::object& bias,
-           const py::object& params) {
+           const py::object& params, bool relu) {
           const Conv2dParams p = to_params(params);
-          if (is_double(y, "y")) forward<double>(y, x, w, bias, p);
-          else forward<float>(y, x, w, bias, p);
-        });
+          const Epilogue epilogue = relu ? Epilogue::kRelu : Epilogue::kNone;
+          if (is_double(y, "y")) forward<double>(y, x, w, bias, p, epilogue);
+          else forward<float>(y, x, w, bias, p, epilogue);
+        },
+        py::arg("y"), py::arg("x"), py::arg("w"), py::arg("bias"), py::arg("params"),
+        py::arg("relu") = false);
   m.def("conv2d_backward_input",
         [](py::array& gx, const py::array& gy, const py::array& w, const py::object& params) {
           const Conv2dParams p = to_params(params);

@@ -2,7 +2,7 @@
 random configurations, out=, untouched inputs, non-contiguous inputs, NaN/Inf."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
@@ -360,3 +360,48 @@ def test_integer_numpy_scalars_as_arguments(backend, rng):
     y = faltung.conv2d(x, w, stride=np.int64(2), padding=(np.int64(1), np.int32(0)),
                        dilation=np.int64(1), groups=np.int64(1))
     assert_close(y, ref.conv2d(x, w, stride=2, pads=(1, 1, 0, 0)), dtype=np.float64)
+
+
+# ------------------------------------------------------------------------ fused ReLU epilogue
+
+RELU_CASES = ["k1_pointwise", "k3", "k5_pad2", "stride2", "k7_stride2_pad3_resnet",
+              "dilation2", "groups2", "batch2_groups2_pad"]
+
+
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "no_bias"])
+@pytest.mark.parametrize("name", RELU_CASES)
+def test_fused_relu_epilogue(backend, dtype, rng, name, bias):
+    case = replace(GRID[name], bias=bias)
+    x = random_array(rng, (case.n, case.c, case.h, case.w), dtype)
+    w = random_array(rng, (case.o, case.c // case.groups, case.kh, case.kw), dtype)
+    b = random_array(rng, (case.o,), dtype) if case.bias else None
+    expected = np.maximum(ref.conv2d(x, w, b, case.stride, case.pads(), case.dilation,
+                                     case.groups), 0)
+    y = faltung.conv2d(x, w, b, case.stride, case.padding, case.dilation, case.groups,
+                       activation="relu")
+    assert_close(y, expected, dtype=dtype, k=case.k)
+
+
+@pytest.mark.parametrize("shape", [(2, 64, 6, 6, 96), (1, 4, 40, 40, 8)],
+                         ids=["gathered_small_image", "indirect_wide_image"])
+def test_fused_relu_both_forward_variants(backend, rng, shape):
+    """Small images with many channels take the gathered variant, wide ones the in-place one."""
+    n, c, size, _, o = shape
+    x = random_array(rng, (n, c, size, size), np.float32)
+    w = random_array(rng, (o, c, 3, 3), np.float32)
+    b = random_array(rng, (o,), np.float32)
+    y = faltung.conv2d(x, w, b, padding=1, activation="relu")
+    expected = np.maximum(ref.conv2d(x, w, b, 1, ref.api_pads(1, size, size, 3, 3)), 0)
+    assert_close(y, expected, dtype=np.float32, k=9 * c)
+
+
+def test_fused_relu_keeps_nan(backend):
+    x = np.ones((1, 1, 3, 3))
+    x[0, 0, 1, 1] = np.nan
+    y = faltung.conv2d(x, -np.ones((1, 1, 1, 1)), activation="relu")
+    assert np.isnan(y[0, 0, 1, 1]) and (y[0, 0][~np.isnan(y[0, 0])] == 0).all()
+
+
+def test_unknown_activation_is_refused():
+    with pytest.raises(ValueError, match=r"activation: expected None or 'relu', got 'gelu'"):
+        faltung.conv2d(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 1, 1)), activation="gelu")

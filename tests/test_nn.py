@@ -226,3 +226,16 @@ def test_constructor_validation():
         nn.Sequential(nn.ReLU(), 3)
     with pytest.raises(TypeError, match=r"dtype: expected float32 or float64, got int32"):
         nn.Linear(2, 2).astype(np.int32)
+
+
+def test_conv2d_with_fused_relu_equals_conv2d_then_relu(rng):
+    fused = nn.Conv2d(3, 5, 3, padding=1, activation="relu", rng=np.random.default_rng(1))
+    plain = nn.Sequential(nn.Conv2d(3, 5, 3, padding=1, rng=np.random.default_rng(1)), nn.ReLU())
+    fused.astype(np.float64)
+    plain.astype(np.float64)
+    x, g = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((2, 5, 6, 6))
+    assert_close(fused(x), plain(x), dtype=np.float64)
+    assert_close(fused.backward(g), plain.backward(g), dtype=np.float64)
+    assert_close(fused.weight.grad, plain[0].weight.grad, dtype=np.float64)
+    with pytest.raises(ValueError, match=r"activation: expected None or 'relu', got 'tanh'"):
+        nn.Conv2d(1, 1, 1, activation="tanh")

@@ -30,11 +30,12 @@ constexpr int64_t kFewOutputChannels = 16;
 }  // namespace
 
 template <class T>
-void conv2d_forward(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
+void conv2d_forward(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p,
+                    Epilogue epilogue) {
   if (conv::choose_forward<T>(p) == conv::ForwardVariant::kIndirect)
-    conv::forward_indirect(y, x, w, bias, p);
+    conv::forward_indirect(y, x, w, bias, p, epilogue);
   else
-    conv::forward_gathered(y, x, w, bias, p);
+    conv::forward_gathered(y, x, w, bias, p, epilogue);
 }
 
 template <class T>
@@ -93,7 +94,8 @@ void conv2d_backward_bias(T* grad_b, const T* grad_y, const Conv2dParams& p) {
 }
 
 #define FALTUNG_INSTANTIATE_CONV2D(T)                                                      \
-  template void conv2d_forward<T>(T*, const T*, const T*, const T*, const Conv2dParams&);  \
+  template void conv2d_forward<T>(T*, const T*, const T*, const T*, const Conv2dParams&,      \
+                                  Epilogue);  \
   template void conv2d_backward_input<T>(T*, const T*, const T*, const Conv2dParams&);     \
   template void conv2d_backward_weight<T>(T*, const T*, const T*, const Conv2dParams&);    \
   template void conv2d_backward_bias<T>(T*, const T*, const Conv2dParams&);

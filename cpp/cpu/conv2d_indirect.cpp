@@ -191,7 +191,8 @@ ForwardVariant choose_forward(const Conv2dParams& p) {
 }
 
 template <class T>
-void forward_indirect(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
+void forward_indirect(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p,
+                      Epilogue epilogue) {
   const GemmBlocking gb = gemm_blocking<T>();
   const int64_t og = p.out_channels_per_group(), rows = p.col_rows(), pixels = p.out_pixels();
   const Source s = make_source(p);
@@ -219,20 +220,22 @@ void forward_indirect(T* y, const T* x, const T* w, const T* bias, const Conv2dP
       gemm_block_indirect_b(packed + g * stride, og, pc, kc, m0, m1, b_rows, width,
                             pc == 0 ? T(0) : T(1), c, ldc);
     }
-    // Rows m0..m1 of the tile into y (dropping the columns ow >= out_w), plus bias.
+    // Rows m0..m1 of the tile into y (dropping the columns ow >= out_w), plus bias and the
+    // epilogue.
     for (int64_t o = m0; o < m1; ++o) {
       const T value = bias != nullptr ? bias[g * og + o] : T(0);
       const T* src = c + (o - m0) * ldc;
       T* dst = y_plane + o * pixels;
       if (compact) {
-        if (bias != nullptr)
-          for (int64_t j = 0; j < width; ++j) dst[q0 + j] += value;
+        if (bias != nullptr || epilogue != Epilogue::kNone)
+          finish_row(dst + q0, dst + q0, width, value, epilogue);
         continue;
       }
       for (int64_t oh = q0 / s.cols, q = q0; q < q0 + width; ++oh) {
         const int64_t row = oh * s.cols, end = std::min(q0 + width, row + s.cols);
-        T* out = dst + oh * p.out_w;  // output row oh; column q is pixel (oh, q - row)
-        for (int64_t j = q; j < std::min(end, row + p.out_w); ++j) out[j - row] = src[j - q0] + value;
+        // output row oh; column q is pixel (oh, q - row)
+        const int64_t stop = std::min(end, row + p.out_w);
+        if (stop > q) finish_row(dst + oh * p.out_w + (q - row), src + (q - q0), stop - q, value, epilogue);
         q = end;
       }
     }
@@ -262,7 +265,8 @@ void forward_indirect(T* y, const T* x, const T* w, const T* bias, const Conv2dP
 }
 
 template <class T>
-void forward_gathered(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
+void forward_gathered(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p,
+                      Epilogue epilogue) {
   const GemmBlocking gb = gemm_blocking<T>();
   const int64_t og = p.out_channels_per_group(), rows = p.col_rows(), pixels = p.out_pixels();
   const Source s = make_source(p);
@@ -319,16 +323,15 @@ void forward_gathered(T* y, const T* x, const T* w, const T* bias, const Conv2dP
         gemm_block(packed + g * stride, og, pc, kc, m0, m1, b_block, width, pc == 0 ? T(0) : T(1),
                    c, ldc);
       }
-      // The tile's columns back to their images (runs of one image's pixels), plus bias.
+      // The tile's columns back to their images (runs of one image's pixels), plus bias and
+      // the epilogue.
       for (int64_t j = 0; j < width;) {
         const int64_t n = (j0 + j) / pixels, q = (j0 + j) % pixels;
         const int64_t run = std::min(width - j, pixels - q);
         T* y_plane = plane(y, n0 + n, g, og, p.groups, pixels) + q;
         for (int64_t o = m0; o < m1; ++o) {
           const T value = bias != nullptr ? bias[g * og + o] : T(0);
-          const T* src = c + (o - m0) * ldc + j;
-          T* dst = y_plane + o * pixels;
-          for (int64_t i = 0; i < run; ++i) dst[i] = src[i] + value;
+          finish_row(y_plane + o * pixels, c + (o - m0) * ldc + j, run, value, epilogue);
         }
         j += run;
       }
@@ -478,8 +481,10 @@ void backward_weight_gathered(T* grad_w, const T* grad_y, const T* x, const Conv
 
 #define FALTUNG_INSTANTIATE_CONV2D_INDIRECT(T)                                                \
   template ForwardVariant choose_forward<T>(const Conv2dParams&);                            \
-  template void forward_indirect<T>(T*, const T*, const T*, const T*, const Conv2dParams&);  \
-  template void forward_gathered<T>(T*, const T*, const T*, const T*, const Conv2dParams&);  \
+  template void forward_indirect<T>(T*, const T*, const T*, const T*, const Conv2dParams&,   \
+                                    Epilogue);                                              \
+  template void forward_gathered<T>(T*, const T*, const T*, const T*, const Conv2dParams&,   \
+                                    Epilogue);                                              \
   template void backward_weight_indirect<T>(T*, const T*, const T*, const Conv2dParams&); \
   template void backward_weight_gathered<T>(T*, const T*, const T*, const Conv2dParams&);
 FALTUNG_INSTANTIATE_CONV2D_INDIRECT(float)

@@ -6,9 +6,14 @@
 
 namespace faltung {
 
-// y = conv(x, w) + bias; bias may be null.
+// What the forward pass applies to every output after adding the bias, while the output is
+// still in cache: nothing, or max(., 0) (a NaN stays NaN, as in PyTorch's relu).
+enum class Epilogue { kNone, kRelu };
+
+// y = epilogue(conv(x, w) + bias); bias may be null.
 template <class T>
-void conv2d_forward(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p);
+void conv2d_forward(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p,
+                    Epilogue epilogue = Epilogue::kNone);
 
 // grad_x = W^T . grad_y, then col2im.
 template <class T>

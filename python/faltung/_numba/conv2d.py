@@ -78,7 +78,7 @@ def locate(t, p, index):
 
 # The bodies for_each_index can run, passed as a code so that one parallel function serves all
 # passes (each jitted function above a GEMM costs a second or more of compilation).
-FORWARD, BACKWARD_INPUT, BACKWARD_WEIGHT = 0, 1, 2
+FORWARD, BACKWARD_INPUT, BACKWARD_WEIGHT, FORWARD_RELU = 0, 1, 2, 3
 
 
 def team_size(count, threads):
@@ -110,8 +110,8 @@ def _run(body, out, a, b, c, p, t, me, team, threads):
     of all images could fall to one worker). out, a, b, c are the body's flat arrays."""
     count = t.blocks * p.groups if body == BACKWARD_INPUT else t.items * p.groups
     begin, end = count * me // team, count * (me + 1) // team
-    if body == FORWARD:
-        _forward_items(out, a, b, c, p, t, begin, end, threads)
+    if body == FORWARD or body == FORWARD_RELU:
+        _forward_items(out, a, b, c, p, t, begin, end, threads, body == FORWARD_RELU)
     elif body == BACKWARD_INPUT:
         _backward_input_units(out, a, b, p, t, begin, end, threads)
     else:  # out holds one grad_w per worker
@@ -170,8 +170,9 @@ def scatter(dst, src, it, channels, groups, pixels):
 
 
 @jit
-def _forward_items(y, x, w, bias, p, t, begin, end, threads):
-    """Items [begin, end) of the forward pass, GEMMs on `threads` threads."""
+def _forward_items(y, x, w, bias, p, t, begin, end, threads, relu):
+    """Items [begin, end) of the forward pass, GEMMs on `threads` threads; with `relu`, negative
+    outputs become 0 (NaN stays NaN)."""
     og, cg, rows, pixels = p.out_channels_per_group, p.in_channels_per_group, p.col_rows, \
         p.out_pixels
     col, gathered = workspace(p, t, y)
@@ -186,10 +187,12 @@ def _forward_items(y, x, w, bias, p, t, begin, end, threads):
         ldc = pixels if it.count == 1 else it.columns
         gemm_flat(no, no, og, it.columns, rows, 1.0, w, it.g * og * rows, rows, b, np.int64(0),
                   ldb, 0.0, out, np.int64(0), ldc, threads)
-        for o in range(og if bias.size else 0):
-            value = bias[it.g * og + o]
+        for o in range(og if bias.size or relu else 0):
+            value = bias[it.g * og + o] if bias.size else 0.0
             for j in range(o * ldc, o * ldc + it.columns):
                 out[j] += value
+                if relu and out[j] < 0:
+                    out[j] = 0.0
         if it.count > 1:
             scatter(y, out, it, og, p.groups, pixels)
 
@@ -274,11 +277,11 @@ def _backward_bias(grad_b, grad_y):
         grad_b[o] = total
 
 
-def conv2d_forward(y, x, w, bias, p):
-    """y = conv2d(x, w) + bias; bias may be None."""
+def conv2d_forward(y, x, w, bias, p, relu=False):
+    """y = conv2d(x, w) + bias, then max(., 0) with relu; bias may be None."""
     kp = kernel_params(p)
     t = make_tiling(kp, x.itemsize)
-    for_each_index(FORWARD, team_size(t.items * kp.groups, numba.get_num_threads()),
+    for_each_index(FORWARD_RELU if relu else FORWARD, team_size(t.items * kp.groups, numba.get_num_threads()),
                    y.reshape(-1), x.reshape(-1), w.reshape(-1),
                    np.empty(0, x.dtype) if bias is None else bias, kp, t)
 

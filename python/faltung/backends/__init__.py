@@ -3,7 +3,7 @@ C-contiguous arrays of one dtype (float32 or float64), write into preallocated o
 trust their arguments (python/faltung/functional/ validated them):
 
     gemm(trans_a, trans_b, alpha, a, b, beta, c)          c = alpha*op(a)@op(b) + beta*c
-    conv2d_forward(y, x, w, bias_or_None, params)
+    conv2d_forward(y, x, w, bias_or_None, params, relu=False)   y = conv + bias (then max(., 0))
     conv2d_backward_input(grad_x, grad_y, w, params)
     conv2d_backward_weight(grad_w, grad_y, x, params)
     conv2d_backward_bias(grad_b, grad_y, params)

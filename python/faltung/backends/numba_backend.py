@@ -43,9 +43,9 @@ class NumbaBackend:
         numba.set_num_threads(self._threads)
         gemm.gemm(trans_a, trans_b, alpha, a, b, beta, c)
 
-    def conv2d_forward(self, y, x, w, bias, params):
+    def conv2d_forward(self, y, x, w, bias, params, relu=False):
         numba.set_num_threads(self._threads)
-        conv2d.conv2d_forward(y, x, w, bias, params)
+        conv2d.conv2d_forward(y, x, w, bias, params, relu)
 
     def conv2d_backward_input(self, grad_x, grad_y, w, params):
         numba.set_num_threads(self._threads)

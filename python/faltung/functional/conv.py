@@ -33,12 +33,27 @@ def _bias(bias, channels: int, dtype) -> np.ndarray | None:
     return bias
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, out=None):
-    """2-D cross-correlation of x (N, C, H, W) with weight (O, C/groups, kh, kw), plus bias (O,)."""
+ACTIVATIONS = (None, "relu")
+
+
+def fused_relu(activation) -> bool:
+    """True for a fused ReLU, False for none; anything else is refused."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation: expected None or 'relu', got {activation!r}")
+    return activation == "relu"
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, activation=None,
+           out=None):
+    """2-D cross-correlation of x (N, C, H, W) with weight (O, C/groups, kh, kw), plus bias (O,).
+
+    activation="relu" applies max(., 0) to each output as it is written (fused: no second pass
+    over y); its gradient is relu_backward(grad_out, y) before conv2d_backward."""
+    relu = fused_relu(activation)
     x, weight, p = _conv_inputs(x, weight, stride, padding, dilation, groups)
     bias = _bias(bias, p.out_channels, x.dtype)
     y = output(out, (p.batch, p.out_channels, p.out_h, p.out_w), x.dtype)
-    backends.current().conv2d_forward(y, x, weight, bias, p)
+    backends.current().conv2d_forward(y, x, weight, bias, p, relu)
     return y
 
 

@@ -28,6 +28,7 @@ class _ConvBase(Module):
     their kernels and whether the weight is stored transposed ((in, out/groups, kh, kw))."""
     forward_fn = backward_fn = None
     transposed = False
+    activation = None  # "relu": fused into the forward kernel (Conv2d only)
 
     def __init__(self, in_channels, out_channels, kernel_size, groups, bias, geometry: dict,
                  dtype, rng):
@@ -48,12 +49,15 @@ class _ConvBase(Module):
 
     def forward(self, x):
         bias = None if self.bias is None else self.bias.data
-        y = type(self).forward_fn(x, self.weight.data, bias, **self.geometry)
-        self.save_for_backward(x)
+        fused = {"activation": self.activation} if self.activation else {}
+        y = type(self).forward_fn(x, self.weight.data, bias, **self.geometry, **fused)
+        self.save_for_backward(x, y if self.activation else None)
         return y
 
     def backward(self, grad_out, input_grad: bool = True):
-        (x,) = self.saved()
+        x, y = self.saved()
+        if self.activation:
+            grad_out = F.relu_backward(grad_out, y)
         gx, gw, gb = type(self).backward_fn(
             grad_out, x, self.weight.data, **self.geometry,
             needs_input_grad=(bool(input_grad), True, self.bias is not None))
@@ -65,17 +69,22 @@ class _ConvBase(Module):
     def describe(self) -> str:
         shape = "x".join(map(str, self.weight.shape))
         options = ", ".join(f"{k}={v}" for k, v in self.geometry.items())
+        if self.activation:
+            options += f", activation={self.activation}"
         return f"{type(self).__name__}(weight {shape}, {options}, bias={self.bias is not None})"
 
 
 class Conv2d(_ConvBase):
-    """y = conv2d(x, weight, bias): weight (out_channels, in_channels/groups, kh, kw)."""
+    """y = conv2d(x, weight, bias): weight (out_channels, in_channels/groups, kh, kw).
+    activation="relu" fuses a ReLU into the convolution (one pass over y instead of two)."""
     forward_fn, backward_fn = F.conv2d, F.conv2d_backward
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, *, dtype=np.float32, rng=None):
+                 groups=1, bias=True, *, activation=None, dtype=np.float32, rng=None):
+        F.conv.fused_relu(activation)  # refuses an unknown activation now, not at forward
         super().__init__(in_channels, out_channels, kernel_size, groups, bias,
                          dict(stride=stride, padding=padding, dilation=dilation), dtype, rng)
+        self.activation = activation
 
 
 class ConvTranspose2d(_ConvBase):
