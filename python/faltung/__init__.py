@@ -13,3 +13,5 @@ __all__ = [
     "gemm_kernel_name", "get_backend", "peak_gflops",
     "get_num_threads", "set_backend", "set_num_threads", "__version__",
 ]
+
+from . import data, nn, optim  # noqa: E402  (subpackages: NumPy only, cheap to import)
