@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import hashlib
 import re
 import http.server
 import shutil
@@ -106,3 +107,9 @@ def test_damaged_gzip_is_refused_and_not_kept(tmp_path, serve):
                          ids=["empty", "int", "list-with-none"])
 def test_bad_base_url(tmp_path, base_url):
     expect(TypeError, lambda: mnist(tmp_path, download=True, base_url=base_url), r"\bbase_url\b")
+
+
+@pytest.mark.parametrize("name", sorted(CONTENT_MD5))
+def test_published_checksums_match_the_canonical_files(name):
+    content = gzip.decompress((SHARED_MNIST / (name + ".gz")).read_bytes())
+    assert hashlib.md5(content).hexdigest() == CONTENT_MD5[name]

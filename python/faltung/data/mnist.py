@@ -21,16 +21,17 @@ IMAGE_SIZE = 28
 SPLITS = {True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
           False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
 
-# Mirrors of the original files (yann.lecun.com no longer serves them reliably): the S3 bucket
-# torchvision downloads from, and the Google Cloud Storage bucket TensorFlow's examples use.
+# Mirrors of the original files (yann.lecun.com has been unreliable for scripted downloads): the S3
+# bucket torchvision downloads from, and the Google Cloud Storage bucket TensorFlow's examples use.
 MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/",
            "https://storage.googleapis.com/cvdf-datasets/mnist/")
 
-# MD5 of each file's UNCOMPRESSED content. The mirrors' .gz files differ byte for byte (torchvision
-# publishes f68b3c2d..., d53e105e..., 9fb629c4..., ec29112d... for its .gz copies; other copies
-# are recompressed), but their content does not, so the content is what is checked. These values
-# are the widely published ones for the original IDX files (e.g. the list of the keras-era MNIST
-# downloaders and ../shared/data/mnist/README.md), and match the canonical files.
+# MD5 of each file's UNCOMPRESSED content. Copies of the .gz files differ byte for byte:
+# torchvision publishes the MD5s of its .gz copies (torchvision/datasets/mnist.py, MNIST.resources:
+# f68b3c2d..., d53e105e..., 9fb629c4..., ec29112d...), other mirrors recompress, but the IDX
+# content is the same everywhere, so the content is what is checked. These are the MD5s of the
+# original uncompressed files as MNIST loaders have published them for years (and as
+# ../shared/data/mnist/README.md lists them); the canonical files there give exactly these.
 CONTENT_MD5 = {
     "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
     "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",

@@ -111,6 +111,7 @@ class Optimizer:
             params += list(zip(saved["params"], group["params"]))
         for saved, group in zip(groups, self.param_groups):
             group.update({k: v for k, v in saved.items() if k != "params"})
+            self._check_group(group)
         self.state = {}
         for key, p in params:
             if key in state_dict["state"]:
