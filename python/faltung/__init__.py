@@ -10,3 +10,5 @@ __version__ = "0.1.0"
 
 __all__ = ["available_backends", "get_backend", "set_backend", "__version__",
            *functional.__all__]
+
+from . import data, nn, optim  # noqa: E402  (subpackages: NumPy only, cheap to import)
