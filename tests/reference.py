@@ -20,6 +20,8 @@ __all__ = [
     "conv2d", "convolve2d", "conv2d_backward", "convolve2d_backward",
     "conv_transpose2d", "conv_transpose2d_backward", "gemm",
     "conv_out_size", "same_pads", "api_pads", "conv_transpose_out_size",
+    "pool_out_size", "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
+    "adaptive_avg_pool2d", "lp_pool2d",
 ]
 
 
@@ -242,6 +244,152 @@ def gemm(a, b, c=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
     if beta != 0:
         out += beta * _f64(c)
     return out
+
+
+
+# --------------------------------------------------------------------------------------- pooling
+# Written from the lecture's formulas (000_*.txt, "Unterschiedliche Poolingtypen"): over the pool
+# N of each output neuron, max pooling a = max{a'}, average pooling a = (1/|N|) sum a', L2 pooling
+# a = sqrt(sum a'^2); generalised the PyTorch way to NCHW batches, stride, dilation, padding
+# (pads = (top, bottom, left, right)) and ceil_mode. Each output pixel is one explicit loop over
+# its window's taps in row-major order.
+
+def pool_out_size(size, kernel, stride, before, after, dilation=1, ceil_mode=False):
+    """PyTorch's rule: floor (or ceil) of (size + pads - dilated kernel) / stride, + 1; with
+    ceil_mode a last window that would start inside the right padding is dropped."""
+    eff = dilation * (kernel - 1) + 1
+    span = size + before + after - eff
+    out = (-(-span // stride) if ceil_mode else span // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + before:
+        out -= 1
+    return out
+
+
+def _pool_taps(size, kernel, stride, before, after, dilation, ceil_mode):
+    """For each output index: (the input positions of its kernel taps, in kernel order, padding
+    positions included as out-of-range values; the count of taps inside the padded input)."""
+    out = pool_out_size(size, kernel, stride, before, after, dilation, ceil_mode)
+    result = []
+    for o in range(out):
+        taps = [o * stride - before + k * dilation for k in range(kernel)]
+        result.append((taps, sum(1 for t in taps if t < size + after)))
+    return result
+
+
+def max_pool2d(x, kernel, stride=None, pads=0, dilation=1, ceil_mode=False):
+    """(values, int64 indices h*W + w within each plane). Padding is -inf; a NaN always wins (so
+    the last NaN of a window); otherwise a tap wins only if strictly greater than the running
+    maximum (ties keep the first tap). The running maximum starts at -inf with the index of the
+    window's first real tap."""
+    x = _f64(x)
+    kh, kw = _pair(kernel)
+    sh, sw = _pair(stride if stride is not None else kernel)
+    dh, dw = _pair(dilation)
+    top, bottom, left, right = _sides(pads)
+    n, c, h, w = x.shape
+    rows = _pool_taps(h, kh, sh, top, bottom, dh, ceil_mode)
+    cols = _pool_taps(w, kw, sw, left, right, dw, ceil_mode)
+    y = np.empty((n, c, len(rows), len(cols)))
+    idx = np.empty((n, c, len(rows), len(cols)), dtype=np.int64)
+    for b in range(n):
+        for ch in range(c):
+            for oy, (ry, _) in enumerate(rows):
+                for ox, (rx, _) in enumerate(cols):
+                    real = [(i, j) for i in ry for j in rx if 0 <= i < h and 0 <= j < w]
+                    best, arg = -np.inf, real[0][0] * w + real[0][1]
+                    for i, j in real:
+                        v = x[b, ch, i, j]
+                        if v > best or np.isnan(v):
+                            best, arg = v, i * w + j
+                    y[b, ch, oy, ox], idx[b, ch, oy, ox] = best, arg
+    return y, idx
+
+
+def max_pool2d_backward(grad_out, x_shape, indices):
+    """Each gradient goes to the input cell its index names; cells named twice add up."""
+    gy = _f64(grad_out)
+    n, c, h, w = x_shape
+    gx = np.zeros((n, c, h * w))
+    for b in range(n):
+        for ch in range(c):
+            for g, i in zip(gy[b, ch].ravel(), indices[b, ch].ravel()):
+                gx[b, ch, i] += g
+    return gx.reshape(n, c, h, w)
+
+
+def _avg_windows(h, w, kernel, stride, pads, ceil_mode, count_include_pad, divisor_override):
+    """[(oy, ox, [(i, j) real cells], divisor)] of average pooling (PyTorch's divisor)."""
+    kh, kw = _pair(kernel)
+    sh, sw = _pair(stride if stride is not None else kernel)
+    top, bottom, left, right = _sides(pads)
+    rows = _pool_taps(h, kh, sh, top, bottom, 1, ceil_mode)
+    cols = _pool_taps(w, kw, sw, left, right, 1, ceil_mode)
+    out = []
+    for oy, (ry, ny) in enumerate(rows):
+        for ox, (rx, nx) in enumerate(cols):
+            cells = [(i, j) for i in ry for j in rx if 0 <= i < h and 0 <= j < w]
+            if divisor_override:
+                div = divisor_override
+            else:
+                div = ny * nx if count_include_pad else len(cells)
+            out.append((oy, ox, cells, div))
+    return out, len(rows), len(cols)
+
+
+def avg_pool2d(x, kernel, stride=None, pads=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    x = _f64(x)
+    n, c, h, w = x.shape
+    windows, oh, ow = _avg_windows(h, w, kernel, stride, pads, ceil_mode, count_include_pad,
+                                   divisor_override)
+    y = np.zeros((n, c, oh, ow))
+    for oy, ox, cells, div in windows:
+        y[:, :, oy, ox] = sum(x[:, :, i, j] for i, j in cells) / div
+    return y
+
+
+def avg_pool2d_backward(grad_out, x_shape, kernel, stride=None, pads=0, ceil_mode=False,
+                        count_include_pad=True, divisor_override=None):
+    """The lecture's rule: each gradient is spread over its pool with the factor 1/divisor."""
+    gy = _f64(grad_out)
+    n, c, h, w = x_shape
+    windows, _, _ = _avg_windows(h, w, kernel, stride, pads, ceil_mode, count_include_pad,
+                                 divisor_override)
+    gx = np.zeros((n, c, h, w))
+    for oy, ox, cells, div in windows:
+        for i, j in cells:
+            gx[:, :, i, j] += gy[:, :, oy, ox] / div
+    return gx
+
+
+def adaptive_avg_pool2d(x, output_size):
+    """PyTorch's adaptive windows: rows floor(o*H/oh) .. ceil((o+1)*H/oh) - 1, likewise columns."""
+    x = _f64(x)
+    n, c, h, w = x.shape
+    oh, ow = _pair(output_size)
+    y = np.zeros((n, c, oh, ow))
+    for oy in range(oh):
+        r0, r1 = (oy * h) // oh, -(-((oy + 1) * h) // oh)
+        for ox in range(ow):
+            c0, c1 = (ox * w) // ow, -(-((ox + 1) * w) // ow)
+            y[:, :, oy, ox] = x[:, :, r0:r1, c0:c1].mean(axis=(2, 3))
+    return y
+
+
+def lp_pool2d(x, norm_type, kernel, stride=None, pads=0, ceil_mode=False):
+    """(sum over the window of x^p)^(1/p) (p = 2: the lecture's L2 pooling), padding cells 0,
+    and PyTorch's factor kernel cells / cells inside the padded input on ceil_mode windows cut by
+    the input's end (its lp_pool2d is avg_pool2d times the kernel's size)."""
+    x = _f64(x)
+    n, c, h, w = x.shape
+    kh, kw = _pair(kernel)
+    windows, oh, ow = _avg_windows(h, w, kernel, stride, pads, ceil_mode, True, None)
+    y = np.zeros((n, c, oh, ow))
+    with np.errstate(invalid="ignore"):
+        for oy, ox, cells, div in windows:
+            s = sum(x[:, :, i, j] ** norm_type for i, j in cells) * (kh * kw / div)
+            y[:, :, oy, ox] = s ** (1.0 / norm_type)
+    return y
 
 
 if __name__ == "__main__":  # the lecture's worked examples, as a smoke test of this file

@@ -12,7 +12,7 @@ import os
 
 import numba
 
-from faltung._numba import conv2d, gemm
+from faltung._numba import conv2d, gemm, pool
 
 
 def _clamp(n: int) -> int:
@@ -58,6 +58,31 @@ class NumbaBackend:
     def conv2d_backward_bias(self, grad_b, grad_y, params):
         numba.set_num_threads(self._threads)
         conv2d.conv2d_backward_bias(grad_b, grad_y, params)
+
+
+    def max_pool2d_forward(self, y, indices, x, params):
+        numba.set_num_threads(self._threads)
+        pool.max_pool2d_forward(y, indices, x, params)
+
+    def max_pool2d_backward(self, grad_x, grad_y, indices, params):
+        numba.set_num_threads(self._threads)
+        pool.max_pool2d_backward(grad_x, grad_y, indices, params)
+
+    def avg_pool2d_forward(self, y, x, params):
+        numba.set_num_threads(self._threads)
+        pool.avg_pool2d_forward(y, x, params)
+
+    def avg_pool2d_backward(self, grad_x, grad_y, params):
+        numba.set_num_threads(self._threads)
+        pool.avg_pool2d_backward(grad_x, grad_y, params)
+
+    def lp_pool2d_forward(self, y, x, norm_type, params):
+        numba.set_num_threads(self._threads)
+        pool.lp_pool2d_forward(y, x, norm_type, params)
+
+    def lp_pool2d_backward(self, grad_x, grad_y, x, norm_type, params):
+        numba.set_num_threads(self._threads)
+        pool.lp_pool2d_backward(grad_x, grad_y, x, norm_type, params)
 
 
 BACKEND = NumbaBackend()

@@ -13,6 +13,10 @@ from .gemm import gemm
 from .linear import dropout, dropout_backward, linear, linear_backward
 from .loss import cross_entropy, cross_entropy_backward
 from .machine import gemm_kernel_name, get_num_threads, peak_gflops, set_num_threads
+from .pool import (adaptive_avg_pool2d, adaptive_avg_pool2d_backward, avg_pool2d,
+                   avg_pool2d_backward, global_avg_pool2d, global_avg_pool2d_backward,
+                   global_max_pool2d, global_max_pool2d_backward, lp_pool2d, lp_pool2d_backward,
+                   max_pool2d, max_pool2d_backward)
 
 __all__ = [
     "conv2d", "conv2d_backward", "conv_transpose2d", "conv_transpose2d_backward", "convolve2d",
@@ -20,4 +24,8 @@ __all__ = [
     "set_num_threads", "log_softmax", "log_softmax_backward", "relu", "relu_backward", "sigmoid",
     "sigmoid_backward", "softmax", "softmax_backward", "tanh", "tanh_backward", "dropout",
     "dropout_backward", "linear", "linear_backward", "cross_entropy", "cross_entropy_backward",
+    "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward", "lp_pool2d",
+    "lp_pool2d_backward", "adaptive_avg_pool2d", "adaptive_avg_pool2d_backward",
+    "global_avg_pool2d", "global_avg_pool2d_backward", "global_max_pool2d",
+    "global_max_pool2d_backward",
 ]

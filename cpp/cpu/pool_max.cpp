@@ -1,0 +1,155 @@
+// Max pooling over NCHW planes, forward (values and optional int64 indices, flat h*in_w + w
+// within the plane, as PyTorch returns them) and backward (scatter of grad_y to the indices).
+// Semantics are PyTorch's CPU kernel: padding cells never win (they are -inf), a NaN always
+// wins (so the last NaN of a window does), ties go to the first tap in row-major window order,
+// and a window of -inf reports its first real tap. Interior columns run a row-at-a-time loop
+// over the window's taps that the compiler vectorises; border columns take the scalar path.
+#include <cmath>
+#include <limits>
+
+#include "pool_common.hpp"
+
+namespace faltung {
+namespace {
+
+using pool_detail::kChunk;
+using pool_detail::Windows;
+
+template <class T>
+void max_window(T* y, int64_t* index, const T* plane, const AxisWindow& rw, const AxisWindow& cw,
+                const Pool2dParams& p) {
+  T m = -std::numeric_limits<T>::infinity();
+  int64_t arg = rw.lo * p.in_w + cw.lo;
+  for (int64_t ih = rw.lo; ih < rw.hi; ih += p.dilation_h)
+    for (int64_t iw = cw.lo; iw < cw.hi; iw += p.dilation_w) {
+      const T v = plane[ih * p.in_w + iw];
+      if (v > m || v != v) {
+        m = v;
+        arg = ih * p.in_w + iw;
+      }
+    }
+  *y = m;
+  if (index) *index = arg;
+}
+
+// Output columns [c, c + n) of one output row, all with complete windows; stride S and kernel
+// width KW are compile-time constants where not 0. m keeps the running maximum per column and t
+// the winner's flat offset in the plane relative to the column's window origin c*sw - pad_left
+// (int32: planes up to 2^31 cells take this path). With KW known, each input row updates m once
+// (the KW taps unrolled in registers); otherwise every tap sweeps the columns.
+template <class T, int64_t S, int64_t KW, bool kIndices>
+void max_interior(T* y, int64_t* index, const T* plane, const AxisWindow& rw, int64_t c,
+                  int64_t n, const Pool2dParams& p) {
+  const int64_t sw = S ? S : p.stride_w, kw = KW ? KW : p.kernel_w, dw = p.dilation_w;
+  const T* origin = plane + c * sw - p.pad_left;
+  T m[kChunk];
+  int32_t t[kChunk];
+  for (int64_t j = 0; j < n; ++j) {
+    m[j] = -std::numeric_limits<T>::infinity();
+    t[j] = static_cast<int32_t>(rw.lo * p.in_w);
+  }
+  for (int64_t ih = rw.lo; ih < rw.hi; ih += p.dilation_h) {
+    const T* row = origin + ih * p.in_w;
+    const int32_t row_offset = static_cast<int32_t>(ih * p.in_w);
+    if constexpr (KW != 0) {
+      for (int64_t j = 0; j < n; ++j) {
+        T mj = m[j];
+        int32_t tj = t[j];
+        for (int64_t kj = 0; kj < KW; ++kj) {
+          const T v = row[j * sw + kj * dw];
+          const bool take = v > mj || v != v;
+          mj = take ? v : mj;
+          if (kIndices) tj = take ? row_offset + static_cast<int32_t>(kj * dw) : tj;
+        }
+        m[j] = mj;
+        if (kIndices) t[j] = tj;
+      }
+    } else {
+      for (int64_t kj = 0; kj < kw; ++kj) {
+        const T* src = row + kj * dw;
+        const int32_t offset = row_offset + static_cast<int32_t>(kj * dw);
+        for (int64_t j = 0; j < n; ++j) {
+          const T v = src[j * sw];
+          const bool take = v > m[j] || v != v;
+          m[j] = take ? v : m[j];
+          if (kIndices) t[j] = take ? offset : t[j];
+        }
+      }
+    }
+  }
+  for (int64_t j = 0; j < n; ++j) y[j] = m[j];
+  if (kIndices)
+    for (int64_t j = 0; j < n; ++j) index[j] = t[j] + (c + j) * sw - p.pad_left;
+}
+
+template <class T, int64_t S, int64_t KW, bool kIndices>
+void max_forward(T* y, int64_t* indices, const T* x, const Pool2dParams& p) {
+  const Windows win(p);
+  const bool vector_path = p.in_pixels() < (int64_t{1} << 31);
+#pragma omp parallel for num_threads(num_threads()) schedule(static)
+  for (int64_t plane = 0; plane < p.planes(); ++plane) {
+    const T* src = x + plane * p.in_pixels();
+    for (int64_t oh = 0; oh < p.out_h; ++oh) {
+      const int64_t o = plane * p.out_pixels() + oh * p.out_w;
+      T* yr = y + o;
+      int64_t* ir = kIndices ? indices + o : nullptr;
+      const AxisWindow& rw = win.rows[oh];
+      const int64_t begin = vector_path ? win.interior_begin : p.out_w;
+      const int64_t end = vector_path ? win.interior_end : p.out_w;
+      for (int64_t ow = 0; ow < begin; ++ow)
+        max_window(yr + ow, kIndices ? ir + ow : nullptr, src, rw, win.cols[ow], p);
+      for (int64_t c = begin; c < end; c += kChunk) {
+        const int64_t n = std::min(kChunk, end - c);
+        max_interior<T, S, KW, kIndices>(yr + c, kIndices ? ir + c : nullptr, src, rw, c, n, p);
+      }
+      for (int64_t ow = end; ow < p.out_w; ++ow)
+        max_window(yr + ow, kIndices ? ir + ow : nullptr, src, rw, win.cols[ow], p);
+    }
+  }
+}
+
+template <class T, int64_t S, bool kIndices>
+void max_forward_kw(T* y, int64_t* indices, const T* x, const Pool2dParams& p) {
+  if (p.kernel_w == 2) max_forward<T, S, 2, kIndices>(y, indices, x, p);
+  else if (p.kernel_w == 3) max_forward<T, S, 3, kIndices>(y, indices, x, p);
+  else max_forward<T, S, 0, kIndices>(y, indices, x, p);
+}
+
+}  // namespace
+
+template <class T>
+void max_pool2d_forward(T* y, int64_t* indices, const T* x, const Pool2dParams& p) {
+  pool_detail::with_column_stride(p.stride_w, [&](auto s) {
+    if (indices) max_forward_kw<T, decltype(s)::value, true>(y, indices, x, p);
+    else max_forward_kw<T, decltype(s)::value, false>(y, nullptr, x, p);
+  });
+}
+
+template <class T>
+int64_t max_pool2d_backward(T* grad_x, const T* grad_y, const int64_t* indices,
+                            const Pool2dParams& p) {
+  const int64_t in_pixels = p.in_pixels(), out_pixels = p.out_pixels();
+  int64_t bad = 0;
+#pragma omp parallel for num_threads(num_threads()) schedule(static) reduction(+ : bad)
+  for (int64_t plane = 0; plane < p.planes(); ++plane) {
+    T* gx = grad_x + plane * in_pixels;
+    const T* gy = grad_y + plane * out_pixels;
+    const int64_t* idx = indices + plane * out_pixels;
+    std::fill(gx, gx + in_pixels, T(0));
+    for (int64_t o = 0; o < out_pixels; ++o) {
+      const int64_t i = idx[o];
+      if (static_cast<uint64_t>(i) < static_cast<uint64_t>(in_pixels)) gx[i] += gy[o];
+      else ++bad;
+    }
+  }
+  return bad;
+}
+
+template void max_pool2d_forward<float>(float*, int64_t*, const float*, const Pool2dParams&);
+template void max_pool2d_forward<double>(double*, int64_t*, const double*, const Pool2dParams&);
+template int64_t max_pool2d_backward<float>(float*, const float*, const int64_t*,
+                                            const Pool2dParams&);
+template int64_t max_pool2d_backward<double>(double*, const double*, const int64_t*,
+                                             const Pool2dParams&);
+
+}  // namespace faltung
