@@ -2,6 +2,9 @@
 
     faltung bench [--quick] [--threads 1,2] [--only gemm|conv] [--json FILE]
                   [--peak-gflops X] [--backend cpp|numba]
+    faltung train {mlp,lenet5} [--epochs N] [--batch-size B] [--lr X] [--optimizer adam|sgd]
+                  [--max-shift S] [--seed S] [--threads N] [--data DIR] [--download]
+                  [--checkpoint FILE] [--json FILE] [--compare-torch STEPS] [--limit N]
     faltung info
     faltung --version
 """
@@ -41,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="faltung", description="faltung: compiled convolution kernels. "
         "`faltung bench` times them against PyTorch and NumPy.")
     parser.add_argument("--version", action="version", version=f"faltung {faltung.__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="{bench,info}")
+    commands = parser.add_subparsers(dest="command", metavar="{bench,train,info}")
     bench = commands.add_parser(
         "bench", help="time GEMM and conv2d against PyTorch and NumPy",
         description="Time faltung's GEMM and conv2d (forward, input gradient, weight gradient) "
@@ -61,8 +64,71 @@ def build_parser() -> argparse.ArgumentParser:
                        f"{PEAK_GFLOPS_PER_CORE:g}, DESIGN.md's figure, where it cannot be)")
     bench.add_argument("--backend", choices=("cpp", "numba"),
                        help="faltung backend to time (default: faltung's own choice)")
+    _add_train_parser(commands)
     commands.add_parser("info", help="version, backends, GEMM kernel, threads, CPU")
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _add_train_parser(commands) -> None:
+    from .train.recipes import RECIPES
+    train = commands.add_parser(
+        "train", help="train an MNIST model (mlp, lenet5) with faltung's kernels",
+        description="Train a model on MNIST by its recipe (faltung/train/recipes.py; every "
+        "value can be overridden here) with a progress bar, one line per epoch (loss, "
+        "accuracy, test error, images/s) and a checkpoint (.npz, PyTorch key names) after "
+        "every epoch. MNIST is read from --data, else $FALTUNG_DATA.")
+    train.add_argument("model", choices=sorted(RECIPES))
+    train.add_argument("--epochs", type=_positive_int)
+    train.add_argument("--batch-size", type=_positive_int)
+    train.add_argument("--lr", type=_positive_float)
+    train.add_argument("--optimizer", choices=("adam", "sgd"))
+    train.add_argument("--max-shift", type=int, metavar="PIXELS",
+                       help="random translations of the training images (0: none)")
+    train.add_argument("--seed", type=int, default=0, help="initial weights, order, shifts")
+    train.add_argument("--threads", type=_positive_int, help="kernel threads (default: all)")
+    train.add_argument("--data", metavar="DIR", help="directory with the MNIST IDX files")
+    train.add_argument("--download", action="store_true",
+                       help="fetch missing MNIST files (checksums verified) into --data")
+    train.add_argument("--checkpoint", metavar="FILE",
+                       help="weights saved here after every epoch (default: MODEL.npz)")
+    train.add_argument("--json", type=argparse.FileType("w"), metavar="FILE",
+                       help="also write the settings and per-epoch records as JSON")
+    train.add_argument("--compare-torch", type=int, default=0, metavar="STEPS",
+                       help="first time STEPS training steps of faltung and of the same "
+                       "network in PyTorch on the same batches (needs torch)")
+    train.add_argument("--limit", type=_positive_int, metavar="N",
+                       help="train on the first N images only (quick runs)")
+
+
+def _train(args) -> int:
+    from dataclasses import replace
+
+    from .bench.report import write_json
+    from .train.recipes import RECIPES
+    from .train.run import run
+    overrides = {name: getattr(args, name) for name in
+                 ("epochs", "batch_size", "lr", "optimizer", "max_shift")
+                 if getattr(args, name) is not None}
+    recipe = replace(RECIPES[args.model], **overrides)
+    if args.threads:
+        faltung.set_num_threads(args.threads)
+    report = run(recipe, seed=args.seed, root=args.data, download=args.download,
+                 checkpoint=args.checkpoint or f"{args.model}.npz",
+                 compare_torch_steps=args.compare_torch, limit=args.limit)
+    if args.json:
+        write_json(args.json, report)
+        args.json.close()
+    return 0
 
 
 def _bench(args, parser) -> int:
@@ -109,6 +175,8 @@ def main(argv=None) -> int:
     try:
         if args.command == "bench":
             return _bench(args, parser)
+        if args.command == "train":
+            return _train(args)
         if args.command == "info":
             return _info()
     except KeyboardInterrupt:

@@ -14,7 +14,10 @@ from .linear import Dropout, Flatten, Linear
 from .loss import CrossEntropyLoss
 from .module import Module
 from .parameter import Parameter
+from .pool import (AdaptiveAvgPool2d, AvgPool2d, GlobalAvgPool2d, GlobalMaxPool2d, LPPool2d,
+                   MaxPool2d)
 
-__all__ = ["Concat", "Conv2d", "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "Flatten",
+__all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "GlobalAvgPool2d", "GlobalMaxPool2d", "LPPool2d",
+           "MaxPool2d", "Concat", "Conv2d", "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "Flatten",
            "Highway", "Identity", "Linear", "Module", "Parameter", "ReLU", "Residual",
            "Sequential", "Sigmoid", "Tanh", "manual_seed"]
