@@ -12,6 +12,11 @@ class CppBackend:
     conv2d_backward_input = staticmethod(_core.conv2d_backward_input)
     conv2d_backward_weight = staticmethod(_core.conv2d_backward_weight)
     conv2d_backward_bias = staticmethod(_core.conv2d_backward_bias)
+    batch_norm_forward_train = staticmethod(_core.batch_norm_forward_train)
+    batch_norm_forward_eval = staticmethod(_core.batch_norm_forward_eval)
+    batch_norm_backward = staticmethod(_core.batch_norm_backward)
+    lrn = staticmethod(_core.lrn)
+    lcn = staticmethod(_core.lcn)
     set_num_threads = staticmethod(_core.set_num_threads)
     get_num_threads = staticmethod(_core.get_num_threads)
 

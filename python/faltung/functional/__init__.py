@@ -9,9 +9,13 @@ from .conv import (conv2d, conv2d_backward, conv_transpose2d, conv_transpose2d_b
                    convolve2d, convolve2d_backward)
 from .gemm import gemm
 from .machine import gemm_kernel_name, get_num_threads, peak_gflops, set_num_threads
+from .norm import (batch_norm, batch_norm_backward, local_contrast_norm,
+                   local_contrast_norm_backward, local_response_norm, local_response_norm_backward)
 
 __all__ = [
     "conv2d", "conv2d_backward", "conv_transpose2d", "conv_transpose2d_backward", "convolve2d",
     "convolve2d_backward", "gemm", "gemm_kernel_name", "get_num_threads", "peak_gflops",
     "set_num_threads",
+    "batch_norm", "batch_norm_backward", "local_contrast_norm", "local_contrast_norm_backward",
+    "local_response_norm", "local_response_norm_backward",
 ]
