@@ -10,6 +10,7 @@ namespace faltung::bindings {
 void bind_gemm(py::module_& m);
 void bind_conv(py::module_& m);
 void bind_pool(py::module_& m);
+void bind_norm(py::module_& m);
 }  // namespace faltung::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -19,4 +20,5 @@ PYBIND11_MODULE(_core, m) {
   faltung::bindings::bind_gemm(m);
   faltung::bindings::bind_conv(m);
   faltung::bindings::bind_pool(m);
+  faltung::bindings::bind_norm(m);
 }

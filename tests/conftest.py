@@ -168,3 +168,18 @@ def restore_threads():
 def random_array(rng, shape, dtype):
     """Standard normal values in `dtype` (the reference reads the very same values)."""
     return rng.standard_normal(shape).astype(dtype)
+
+
+def central_differences(loss, array, h=1e-5):
+    """d loss() / d array, entry by entry, by central differences in float64. `loss` reads
+    `array`, which is perturbed in place and restored."""
+    numeric = np.zeros(array.shape)
+    for idx in np.ndindex(array.shape):
+        saved = array[idx]
+        array[idx] = saved + h
+        plus = loss()
+        array[idx] = saved - h
+        minus = loss()
+        array[idx] = saved
+        numeric[idx] = (plus - minus) / (2 * h)
+    return numeric

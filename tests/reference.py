@@ -22,6 +22,8 @@ __all__ = [
     "conv_out_size", "same_pads", "api_pads", "conv_transpose_out_size",
     "pool_out_size", "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
     "adaptive_avg_pool2d", "lp_pool2d",
+    "batch_norm", "batch_norm_backward", "local_response_norm", "local_response_norm_alexnet",
+    "local_response_norm_backward", "local_contrast_norm", "local_contrast_norm_backward",
 ]
 
 
@@ -391,6 +393,146 @@ def lp_pool2d(x, norm_type, kernel, stride=None, pads=0, ceil_mode=False):
             y[:, :, oy, ox] = s ** (1.0 / norm_type)
     return y
 
+
+# ------------------------------------------------------------------------------ normalization
+# x is (N, C, ...); per channel the values x[:, c, ...] (batch norm), per position the vector
+# x[n, :, pos] (LRN, LCN). Each loops over channels or positions and applies the formula.
+
+def _channel_values(x, c):
+    return x[:, c].reshape(-1)
+
+
+def batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps):
+    """Batch normalization (Ioffe & Szegedy 2015) with torch's running-stat rule.
+    Returns (y, new_running_mean, new_running_var, mean, invstd); the running arrays are None
+    when not given, and new ones are only computed in training."""
+    x = _f64(x)
+    channels = x.shape[1]
+    y = np.empty_like(x)
+    mean, invstd = np.empty(channels), np.empty(channels)
+    new_mean = None if running_mean is None else _f64(running_mean).copy()
+    new_var = None if running_var is None else _f64(running_var).copy()
+    for c in range(channels):
+        v = _channel_values(x, c)
+        if training:
+            m = v.sum() / v.size
+            var = ((v - m) ** 2).sum() / v.size
+            if new_mean is not None:
+                new_mean[c] = (1 - momentum) * new_mean[c] + momentum * m
+                new_var[c] = (1 - momentum) * new_var[c] + momentum * var * v.size / (v.size - 1)
+        else:
+            m, var = float(running_mean[c]), float(running_var[c])
+        mean[c], invstd[c] = m, 1.0 / np.sqrt(var + eps)
+        w = 1.0 if weight is None else float(weight[c])
+        b = 0.0 if bias is None else float(bias[c])
+        y[:, c] = (x[:, c] - m) * invstd[c] * w + b
+    return y, new_mean, new_var, mean, invstd
+
+
+def batch_norm_backward(gy, x, running_mean, running_var, weight, training, eps):
+    """(grad_x, grad_weight, grad_bias) by the step-by-step chain rule of Ioffe & Szegedy
+    (Algorithm 1's backward: d xhat, d var, d mean, then d x); eval mode: the affine map."""
+    x, gy = _f64(x), _f64(gy)
+    channels = x.shape[1]
+    gx = np.empty_like(x)
+    gw, gb = np.empty(channels), np.empty(channels)
+    for c in range(channels):
+        v, g = _channel_values(x, c), _channel_values(gy, c)
+        w = 1.0 if weight is None else float(weight[c])
+        if training:
+            m = v.sum() / v.size
+            var = ((v - m) ** 2).sum() / v.size
+        else:
+            m, var = float(running_mean[c]), float(running_var[c])
+        xhat = (v - m) / np.sqrt(var + eps)
+        gw[c], gb[c] = (g * xhat).sum(), g.sum()
+        dxhat = g * w
+        if training:
+            dvar = (dxhat * (v - m)).sum() * -0.5 * (var + eps) ** -1.5
+            dmean = (-dxhat / np.sqrt(var + eps)).sum() + dvar * (-2 * (v - m)).sum() / v.size
+            dx = dxhat / np.sqrt(var + eps) + dvar * 2 * (v - m) / v.size + dmean / v.size
+        else:
+            dx = dxhat / np.sqrt(var + eps)
+        gx[:, c] = dx.reshape(gx[:, c].shape)
+    return gx, gw, gb
+
+
+def _lrn_window(c, channels, size):
+    """Channels in the window of channel c as torch pads it: size//2 before, (size-1)//2 after."""
+    return range(max(0, c - size // 2), min(channels, c + (size - 1) // 2 + 1))
+
+
+def _positions(x):
+    """(N*P, C) matrix of the channel vectors of every position, and the inverse reshape."""
+    moved = np.moveaxis(x, 1, -1)
+    return moved.reshape(-1, x.shape[1]), lambda m: np.moveaxis(m.reshape(moved.shape), -1, 1)
+
+
+def local_response_norm(x, size, alpha, beta, k):
+    """torch's LRN: y_c = x_c / (k + alpha/size * sum_{j in window(c)} x_j^2)^beta."""
+    vectors, back = _positions(_f64(x))
+    channels = vectors.shape[1]
+    y = np.empty_like(vectors)
+    for c in range(channels):
+        window = list(_lrn_window(c, channels, size))
+        d = k + alpha / size * (vectors[:, window] ** 2).sum(axis=1)
+        y[:, c] = vectors[:, c] / d ** beta
+    return back(y)
+
+
+def local_response_norm_alexnet(x, n, alpha, beta, k):
+    """The AlexNet paper's formula (Krizhevsky et al. 2012, section 3.3):
+    b_i = a_i / (k + alpha * sum_{j=max(0, i-n/2)}^{min(N-1, i+n/2)} a_j^2)^beta (no division by n)."""
+    vectors, back = _positions(_f64(x))
+    channels = vectors.shape[1]
+    y = np.empty_like(vectors)
+    for i in range(channels):
+        lo, hi = max(0, i - n // 2), min(channels - 1, i + n // 2)
+        y[:, i] = vectors[:, i] / (k + alpha * (vectors[:, lo:hi + 1] ** 2).sum(axis=1)) ** beta
+    return back(y)
+
+
+def local_response_norm_backward(gy, x, size, alpha, beta, k):
+    """grad_x = J^T g with the Jacobian of each position's channel map built entry by entry:
+    dy_c/dx_i = [c == i] d_c^-beta - 2 beta alpha/size x_c x_i d_c^(-beta-1) [i in window(c)]."""
+    vectors, back = _positions(_f64(x))
+    grads, _ = _positions(_f64(gy))
+    channels = vectors.shape[1]
+    gx = np.empty_like(vectors)
+    for p in range(vectors.shape[0]):
+        v = vectors[p]
+        jac = np.zeros((channels, channels))
+        for c in range(channels):
+            window = list(_lrn_window(c, channels, size))
+            d = k + alpha / size * (v[window] ** 2).sum()
+            jac[c, c] += d ** -beta
+            for i in window:
+                jac[c, i] -= 2 * beta * alpha / size * v[c] * v[i] * d ** (-beta - 1)
+        gx[p] = jac.T @ grads[p]
+    return back(gx)
+
+
+def local_contrast_norm(x, eps):
+    """The lecture's local contrast normalization (seed 000): at each position
+    a_z = a_z / sqrt(1/(p-1) sum_z a_z^2), with eps added under the root."""
+    vectors, back = _positions(_f64(x))
+    p = vectors.shape[1]
+    scale = np.sqrt((vectors ** 2).sum(axis=1) / (p - 1) + eps)
+    return back(vectors / scale[:, None])
+
+
+def local_contrast_norm_backward(gy, x, eps):
+    """grad_x = J^T g, dy_c/dx_i = [c == i] r - x_c x_i r^3 / (p - 1), r = the position's scale."""
+    vectors, back = _positions(_f64(x))
+    grads, _ = _positions(_f64(gy))
+    p = vectors.shape[1]
+    gx = np.empty_like(vectors)
+    for q in range(vectors.shape[0]):
+        v = vectors[q]
+        r = 1.0 / np.sqrt((v ** 2).sum() / (p - 1) + eps)
+        jac = np.eye(p) * r - np.outer(v, v) * r ** 3 / (p - 1)
+        gx[q] = jac.T @ grads[q]
+    return back(gx)
 
 if __name__ == "__main__":  # the lecture's worked examples, as a smoke test of this file
     img = np.array([[3, 3, 2, 1, 0], [0, 0, 1, 3, 1], [3, 1, 2, 2, 3], [2, 0, 0, 2, 2],

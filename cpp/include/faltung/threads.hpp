@@ -21,6 +21,7 @@ enum class Slot {
   Source,            // conv: padded copies of images (shared by the threads of one call)
   Rows,              // conv: row addresses and offsets for the indirect GEMM kernels
   Weights,           // conv: the rotated kernel of a stride-1 input gradient
+  NormTile,          // norm: a thread's LRN scales and terms of one pixel tile (C x 64)
   Count
 };
 

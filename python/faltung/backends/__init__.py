@@ -13,9 +13,17 @@ trust their arguments (python/faltung/functional/ validated them):
     avg_pool2d_forward(y, x, pool_params), avg_pool2d_backward(grad_x, grad_y, pool_params)
     lp_pool2d_forward(y, x, norm_type, pool_params)
     lp_pool2d_backward(grad_x, grad_y, x, norm_type, pool_params)
+    batch_norm_forward_train(y, save_mean, save_invstd, running_mean|None, running_var|None,
+                             x, weight|None, bias|None, shape, eps, momentum)
+    batch_norm_forward_eval(y, x, running_mean, running_var, weight|None, bias|None, shape, eps)
+    batch_norm_backward(training, grad_x|None, grad_w|None, grad_b|None, grad_y, x,
+                        stat1|None, stat2|None, weight|None, shape, eps)
+    lrn(y_or_grad_x, grad_y|None, x, shape, size, alpha, beta, k)     grad_y None: forward
+    lcn(y_or_grad_x, grad_y|None, x, shape, eps)
 
 ``params`` is a faltung._params.Conv2dParams, ``pool_params`` a
-faltung._pool_params.Pool2dParams.
+faltung._pool_params.Pool2dParams; ``shape`` is (N, C, S), S the product of the spatial sizes
+(functional/norm.py).
 """
 from __future__ import annotations
 

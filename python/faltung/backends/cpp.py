@@ -18,6 +18,11 @@ class CppBackend:
     avg_pool2d_backward = staticmethod(_core.avg_pool2d_backward)
     lp_pool2d_forward = staticmethod(_core.lp_pool2d_forward)
     lp_pool2d_backward = staticmethod(_core.lp_pool2d_backward)
+    batch_norm_forward_train = staticmethod(_core.batch_norm_forward_train)
+    batch_norm_forward_eval = staticmethod(_core.batch_norm_forward_eval)
+    batch_norm_backward = staticmethod(_core.batch_norm_backward)
+    lrn = staticmethod(_core.lrn)
+    lcn = staticmethod(_core.lcn)
     set_num_threads = staticmethod(_core.set_num_threads)
     get_num_threads = staticmethod(_core.get_num_threads)
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 
 import numba
+import numpy as np
 
-from faltung._numba import conv2d, gemm, pool
+from faltung._numba import conv2d, gemm, norm_batch, norm_lcn, norm_lrn, pool
 
 
 def _clamp(n: int) -> int:
@@ -25,6 +26,19 @@ def _threads_from_env() -> int:
         return _clamp(os.environ["OMP_NUM_THREADS"].split(",")[0])
     except (KeyError, ValueError):
         return numba.config.NUMBA_NUM_THREADS
+
+
+def _or_empty(array, like):
+    return np.empty(0, like.dtype) if array is None else array
+
+
+def _float64(array):
+    """Statistics (saved or running, C values) as float64: one compilation per dtype of x."""
+    return np.empty(0) if array is None else array.astype(np.float64)
+
+
+def _or_fill(array, value, shape, like):
+    return np.full(shape[1], value, like.dtype) if array is None else array
 
 
 class NumbaBackend:
@@ -59,6 +73,43 @@ class NumbaBackend:
         numba.set_num_threads(self._threads)
         conv2d.conv2d_backward_bias(grad_b, grad_y, params)
 
+    # Normalization: None becomes a placeholder array (ones for a missing weight, zeros for a
+    # missing bias, empty otherwise) plus a flag, and per-channel statistics read by the
+    # backward are float64, so each kernel compiles once per dtype.
+    def batch_norm_forward_train(self, y, save_mean, save_invstd, running_mean, running_var, x,
+                                 weight, bias, shape, eps, momentum):
+        numba.set_num_threads(self._threads)
+        update = running_mean is not None
+        norm_batch.batch_norm_forward(
+            y, save_mean, save_invstd, _or_empty(running_mean, x), _or_empty(running_var, x),
+            np.bool_(True), np.bool_(update), x, _or_fill(weight, 1, shape, x),
+            _or_fill(bias, 0, shape, x), *shape, eps, momentum)
+
+    def batch_norm_forward_eval(self, y, x, running_mean, running_var, weight, bias, shape, eps):
+        numba.set_num_threads(self._threads)
+        norm_batch.batch_norm_forward(
+            y, np.empty(0), np.empty(0), running_mean, running_var,
+            np.bool_(False), np.bool_(False), x, _or_fill(weight, 1, shape, x),
+            _or_fill(bias, 0, shape, x), *shape, eps, 0.0)
+
+    def batch_norm_backward(self, training, grad_x, grad_weight, grad_bias, grad_y, x, stat1,
+                            stat2, weight, shape, eps):
+        numba.set_num_threads(self._threads)
+        wants = (np.bool_(grad_x is not None), np.bool_(grad_weight is not None),
+                 np.bool_(grad_bias is not None))
+        norm_batch.batch_norm_backward(
+            _or_empty(grad_x, x), _or_empty(grad_weight, x), _or_empty(grad_bias, x), wants,
+            np.bool_(training), grad_y, x, _float64(stat1), _float64(stat2),
+            np.bool_(stat1 is not None), _or_fill(weight, 1, shape, x), *shape, eps)
+
+    def lrn(self, result, grad_y, x, shape, size, alpha, beta, k):
+        numba.set_num_threads(self._threads)
+        norm_lrn.lrn(result, _or_empty(grad_y, x), np.bool_(grad_y is not None), x, *shape,
+                     size, alpha, beta, k, self._threads)
+
+    def lcn(self, result, grad_y, x, shape, eps):
+        numba.set_num_threads(self._threads)
+        norm_lcn.lcn(result, _or_empty(grad_y, x), np.bool_(grad_y is not None), x, *shape, eps)
 
     def max_pool2d_forward(self, y, indices, x, params):
         numba.set_num_threads(self._threads)

@@ -17,15 +17,9 @@ from .pool import (adaptive_avg_pool2d, adaptive_avg_pool2d_backward, avg_pool2d
                    avg_pool2d_backward, global_avg_pool2d, global_avg_pool2d_backward,
                    global_max_pool2d, global_max_pool2d_backward, lp_pool2d, lp_pool2d_backward,
                    max_pool2d, max_pool2d_backward)
+from .norm import (batch_norm, batch_norm_backward, local_contrast_norm,
+                   local_contrast_norm_backward, local_response_norm, local_response_norm_backward)
 
-__all__ = [
-    "conv2d", "conv2d_backward", "conv_transpose2d", "conv_transpose2d_backward", "convolve2d",
-    "convolve2d_backward", "gemm", "gemm_kernel_name", "get_num_threads", "peak_gflops",
-    "set_num_threads", "log_softmax", "log_softmax_backward", "relu", "relu_backward", "sigmoid",
-    "sigmoid_backward", "softmax", "softmax_backward", "tanh", "tanh_backward", "dropout",
-    "dropout_backward", "linear", "linear_backward", "cross_entropy", "cross_entropy_backward",
-    "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward", "lp_pool2d",
-    "lp_pool2d_backward", "adaptive_avg_pool2d", "adaptive_avg_pool2d_backward",
-    "global_avg_pool2d", "global_avg_pool2d_backward", "global_max_pool2d",
-    "global_max_pool2d_backward",
-]
+# every kernel imported above (the public API; faltung re-exports this list)
+__all__ = sorted(name for name, value in globals().items()
+                 if callable(value) and not name.startswith("_"))
