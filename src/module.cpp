@@ -9,6 +9,7 @@ namespace py = pybind11;
 namespace faltung::bindings {
 void bind_gemm(py::module_& m);
 void bind_conv(py::module_& m);
+void bind_depthwise(py::module_& m);
 }  // namespace faltung::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -17,4 +18,5 @@ PYBIND11_MODULE(_core, m) {
   m.def("get_num_threads", &faltung::num_threads);
   faltung::bindings::bind_gemm(m);
   faltung::bindings::bind_conv(m);
+  faltung::bindings::bind_depthwise(m);
 }

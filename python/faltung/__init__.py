@@ -4,6 +4,8 @@ from .backends import available_backends, get_backend, set_backend
 from .functional import (conv2d, conv2d_backward, conv_transpose2d, conv_transpose2d_backward,
                          convolve2d, convolve2d_backward, gemm, gemm_kernel_name,
                          get_num_threads, peak_gflops, set_num_threads)
+from .functional import (depthwise_conv2d, depthwise_conv2d_backward, separable_conv2d,
+                         separable_conv2d_backward)
 
 __version__ = "0.1.0"
 
@@ -12,4 +14,6 @@ __all__ = [
     "conv_transpose2d_backward", "convolve2d", "convolve2d_backward", "gemm",
     "gemm_kernel_name", "get_backend", "peak_gflops",
     "get_num_threads", "set_backend", "set_num_threads", "__version__",
+    "depthwise_conv2d", "depthwise_conv2d_backward", "separable_conv2d",
+    "separable_conv2d_backward",
 ]

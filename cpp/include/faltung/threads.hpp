@@ -21,6 +21,11 @@ enum class Slot {
   Source,            // conv: padded copies of images (shared by the threads of one call)
   Rows,              // conv: row addresses and offsets for the indirect GEMM kernels
   Weights,           // conv: the rotated kernel of a stride-1 input gradient
+  DepthwisePlane,    // depthwise: a padded image plane split by column phase
+  DepthwiseGrad,     // depthwise: zero-padded grad_y rows of one input channel
+  DepthwiseRows,     // depthwise: a narrow map's rows laid end to end
+  DepthwiseTaps,     // depthwise: a row operation's source rows and weights
+  DepthwiseWeights,
   Count
 };
 

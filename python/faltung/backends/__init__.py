@@ -7,6 +7,9 @@ trust their arguments (python/faltung/functional/ validated them):
     conv2d_backward_input(grad_x, grad_y, w, params)
     conv2d_backward_weight(grad_w, grad_y, x, params)
     conv2d_backward_bias(grad_b, grad_y, params)
+    depthwise_forward(y, x, w, bias_or_None, params)      params: groups == in_channels
+    depthwise_backward_input(grad_x, grad_y, w, params)
+    depthwise_backward_weight(grad_w, grad_y, x, params)
     set_num_threads(n), get_num_threads()
 
 ``params`` is a faltung._params.Conv2dParams.

@@ -12,6 +12,9 @@ class CppBackend:
     conv2d_backward_input = staticmethod(_core.conv2d_backward_input)
     conv2d_backward_weight = staticmethod(_core.conv2d_backward_weight)
     conv2d_backward_bias = staticmethod(_core.conv2d_backward_bias)
+    depthwise_forward = staticmethod(_core.depthwise_forward)
+    depthwise_backward_input = staticmethod(_core.depthwise_backward_input)
+    depthwise_backward_weight = staticmethod(_core.depthwise_backward_weight)
     set_num_threads = staticmethod(_core.set_num_threads)
     get_num_threads = staticmethod(_core.get_num_threads)
 

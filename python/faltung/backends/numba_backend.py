@@ -12,7 +12,7 @@ import os
 
 import numba
 
-from faltung._numba import conv2d, gemm
+from faltung._numba import conv2d, depthwise, gemm
 
 
 def _clamp(n: int) -> int:
@@ -58,6 +58,18 @@ class NumbaBackend:
     def conv2d_backward_bias(self, grad_b, grad_y, params):
         numba.set_num_threads(self._threads)
         conv2d.conv2d_backward_bias(grad_b, grad_y, params)
+
+    def depthwise_forward(self, y, x, w, bias, params):
+        numba.set_num_threads(self._threads)
+        depthwise.depthwise_forward(y, x, w, bias, params)
+
+    def depthwise_backward_input(self, grad_x, grad_y, w, params):
+        numba.set_num_threads(self._threads)
+        depthwise.depthwise_backward_input(grad_x, grad_y, w, params)
+
+    def depthwise_backward_weight(self, grad_w, grad_y, x, params):
+        numba.set_num_threads(self._threads)
+        depthwise.depthwise_backward_weight(grad_w, grad_y, x, params)
 
 
 BACKEND = NumbaBackend()

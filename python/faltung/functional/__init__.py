@@ -9,9 +9,13 @@ from .conv import (conv2d, conv2d_backward, conv_transpose2d, conv_transpose2d_b
                    convolve2d, convolve2d_backward)
 from .gemm import gemm
 from .machine import gemm_kernel_name, get_num_threads, peak_gflops, set_num_threads
+from .depthwise import (depthwise_conv2d, depthwise_conv2d_backward, separable_conv2d,
+                        separable_conv2d_backward)
 
 __all__ = [
     "conv2d", "conv2d_backward", "conv_transpose2d", "conv_transpose2d_backward", "convolve2d",
     "convolve2d_backward", "gemm", "gemm_kernel_name", "get_num_threads", "peak_gflops",
     "set_num_threads",
+    "depthwise_conv2d", "depthwise_conv2d_backward", "separable_conv2d",
+    "separable_conv2d_backward",
 ]

@@ -1,0 +1,353 @@
+// Depthwise convolution forward and backward (faltung/depthwise.hpp), NCHW, weight
+// (C*M, 1, kh, kw), direct: every pass is a sequence of row operations (depthwise_rows.hpp) on
+// contiguous rows, threaded over planes.
+//
+// Strides are made contiguous by splitting each zero-padded input row by column phase: phase q
+// of padded row r holds the padded columns q, q + sw, q + 2 sw, ... (a "phase plane", one per
+// thread, in the workspace). Tap (i, k) of output row oy then reads phase (k*dw) % sw of padded
+// row oy*sh + i*dh from element (k*dw) / sw on: contiguous for every stride. Stride 1 without
+// padding reads the image in place.
+//   forward:      y row = bias + sum over taps of w * (shifted input phase row)     per (n, c)
+//   grad weight:  dot products of grad_y rows with the same shifted input rows as the forward;
+//                 threads split the channels (each owns its weights: no partial sums to reduce,
+//                 the result does not depend on the thread count)
+//   grad input:   stride 1: the forward form on grad_y zero-padded by the kernel's reach
+//                 (rotated kernel, the M planes of a channel summed as M*kh*kw taps), written
+//                 into grad_x row by row; strided: the gather form of the adjoint: phase q of
+//                 padded input row r sums the taps that land there (k*dw % sw == q,
+//                 (r - i*dh) % sh == 0, every j) over zero-padded grad_y rows, then the phases
+//                 are interleaved back and the padding cropped
+// "Wide" planes: with stride_h 1, a plane runs as ONE row operation over its rows laid end to
+// end at the input's row stride (the columns between rows are computed and dropped, or
+// multiplied by zeros in the weight gradient): a 7x7 map is one 63-element operation instead of
+// seven 7-element ones that never fill a vector. Forward and input gradient do this for narrow
+// maps (width < kWideBelow; wider rows go straight into the output), the weight gradient always
+// (its dot products pay a horizontal tail per row otherwise).
+// 3x3 kernels (9 taps, or the 1-4 tap phase subsets of stride 2) take the unrolled row
+// operations; other kernels and channel multipliers > 1 in the input gradient the any-count ones.
+#include "faltung/depthwise.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "depthwise_rows.hpp"
+#include "faltung/gemm.hpp"
+#include "faltung/threads.hpp"
+
+namespace faltung {
+namespace {
+
+using cpu::DepthwiseRows;
+using cpu::kDotLanes;
+using cpu::kMaxFixedTaps;
+
+constexpr int64_t kWideBelow = 32;
+
+// The same ISA as the GEMM micro-kernels (which honour FALTUNG_ISA).
+struct RowTable {
+  DepthwiseRows<float> f32;
+  DepthwiseRows<double> f64;
+  RowTable() {
+    cpu::generic_depthwise_rows(&f32, &f64);
+    const std::string isa = gemm_kernel_name();
+    if (isa == "avx512") cpu::avx512_depthwise_rows(&f32, &f64);
+    else if (isa == "avx2") cpu::avx2_depthwise_rows(&f32, &f64);
+  }
+};
+
+const RowTable& row_table() {
+  static const RowTable table;
+  return table;
+}
+template <class T>
+const DepthwiseRows<T>& rows();
+template <>
+const DepthwiseRows<float>& rows<float>() { return row_table().f32; }
+template <>
+const DepthwiseRows<double>& rows<double>() { return row_table().f64; }
+
+int64_t fixed_or_any(int64_t taps) { return taps <= kMaxFixedTaps ? taps : 0; }
+
+int64_t multiplier(const Conv2dParams& p) { return p.out_channels / p.in_channels; }
+
+// How one call lays out the input planes it reads: padded row r, phase q starts at
+// r * row_stride + q * phase_stride; `copied` when the plane is a padded copy (else the image).
+struct InputLayout {
+  bool copied;
+  int64_t rows, row_stride, phase_stride, width;
+  explicit InputLayout(const Conv2dParams& p) {
+    copied = !(p.stride_w == 1 && p.pad_top == 0 && p.pad_bottom == 0 && p.pad_left == 0 &&
+               p.pad_right == 0);
+    const int64_t padded_w = p.in_w + p.pad_left + p.pad_right;
+    width = copied ? (padded_w + p.stride_w - 1) / p.stride_w : p.in_w;
+    rows = p.in_h + p.pad_top + p.pad_bottom;
+    phase_stride = copied ? width : 0;
+    row_stride = copied ? p.stride_w * width : p.in_w;
+  }
+  int64_t elements() const { return rows * row_stride; }
+  // Offset of tap (i, k) from the start of output row 0's window, in kernel order.
+  std::vector<int64_t> tap_offsets(const Conv2dParams& p) const {
+    std::vector<int64_t> offsets;
+    for (int64_t i = 0; i < p.kernel_h; ++i)
+      for (int64_t k = 0; k < p.kernel_w; ++k) {
+        const int64_t col = k * p.dilation_w;
+        offsets.push_back(i * p.dilation_h * row_stride + col % p.stride_w * phase_stride +
+                          col / p.stride_w);
+      }
+    return offsets;
+  }
+};
+
+// Image plane x (in_h x in_w) as `layout` reads it: the image itself, or its zero-padded phase
+// plane copied into this thread's workspace.
+template <class T>
+const T* input_plane(const T* x, const Conv2dParams& p, const InputLayout& layout) {
+  if (!layout.copied) return x;
+  T* dst = workspace_as<T>(Slot::DepthwisePlane, layout.elements());
+  const int64_t sw = p.stride_w;
+  for (int64_t r = 0; r < layout.rows; ++r) {
+    const int64_t iy = r - p.pad_top;
+    T* row = dst + r * layout.row_stride;
+    if (iy < 0 || iy >= p.in_h) {
+      std::fill(row, row + layout.row_stride, T(0));
+      continue;
+    }
+    const T* src = x + iy * p.in_w;
+    if (sw == 1) {
+      std::fill(row, row + p.pad_left, T(0));
+      for (int64_t ix = 0; ix < p.in_w; ++ix) row[p.pad_left + ix] = src[ix];
+      std::fill(row + p.pad_left + p.in_w, row + layout.width, T(0));
+      continue;
+    }
+    for (int64_t q = 0; q < sw; ++q, row += layout.width)
+      for (int64_t u = 0; u < layout.width; ++u) {  // padded column u*sw + q
+        const int64_t ix = u * sw + q - p.pad_left;
+        row[u] = ix >= 0 && ix < p.in_w ? src[ix] : T(0);
+      }
+  }
+  return dst;
+}
+
+template <class T>
+void point(const T** src, const T* base, const std::vector<int64_t>& offsets) {
+  for (size_t t = 0; t < offsets.size(); ++t) src[t] = base + offsets[t];
+}
+
+// Rows of `rows` x `width` between a wide buffer (row stride `stride`) and a dense plane.
+template <class T>
+void copy_rows(T* dst, int64_t dst_stride, const T* src, int64_t src_stride, int64_t rows,
+               int64_t width) {
+  for (int64_t r = 0; r < rows; ++r)
+    std::memcpy(dst + r * dst_stride, src + r * src_stride, width * sizeof(T));
+}
+
+}  // namespace
+
+template <class T>
+void depthwise_forward(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
+  const int64_t C = p.in_channels, M = multiplier(p), taps = p.kernel_h * p.kernel_w;
+  const InputLayout layout(p);
+  const std::vector<int64_t> offsets = layout.tap_offsets(p);
+  const auto sum = rows<T>().sum[fixed_or_any(taps)];
+  const bool wide = p.stride_h == 1 && p.out_w < kWideBelow;
+  const int64_t rs = layout.row_stride * p.stride_h;  // between the windows of two output rows
+  const int64_t wide_n = (p.out_h - 1) * rs + p.out_w;
+#pragma omp parallel for schedule(static) num_threads(num_threads())
+  for (int64_t plane = 0; plane < p.batch * C; ++plane) {
+    const int64_t n = plane / C, c = plane % C;
+    const T* in = input_plane(x + plane * p.in_pixels(), p, layout);
+    const T** src = workspace_as<const T*>(Slot::DepthwiseTaps, taps);
+    T* out = y + (n * p.out_channels + c * M) * p.out_pixels();
+    if (wide) {
+      T* buffer = workspace_as<T>(Slot::DepthwiseRows, wide_n);
+      point(src, in, offsets);
+      for (int64_t j = 0; j < M; ++j, out += p.out_pixels()) {
+        const int64_t oc = c * M + j;
+        sum(buffer, wide_n, bias != nullptr ? bias[oc] : T(0), src, w + oc * taps, taps);
+        copy_rows(out, p.out_w, buffer, rs, p.out_h, p.out_w);
+      }
+      continue;
+    }
+    for (int64_t oy = 0; oy < p.out_h; ++oy) {
+      point(src, in + oy * rs, offsets);
+      for (int64_t j = 0; j < M; ++j) {
+        const int64_t oc = c * M + j;
+        sum(out + j * p.out_pixels() + oy * p.out_w, p.out_w,
+            bias != nullptr ? bias[oc] : T(0), src, w + oc * taps, taps);
+      }
+    }
+  }
+}
+
+template <class T>
+void depthwise_backward_weight(T* grad_w, const T* grad_y, const T* x, const Conv2dParams& p) {
+  const int64_t C = p.in_channels, M = multiplier(p), taps = p.kernel_h * p.kernel_w;
+  const InputLayout layout(p);
+  const std::vector<int64_t> offsets = layout.tap_offsets(p);
+  const auto dots = rows<T>().dots;
+  const bool wide = p.stride_h == 1;  // measured: faster than row by row at every width
+  const int64_t rs = layout.row_stride * p.stride_h;
+  const int64_t wide_n = (p.out_h - 1) * rs + p.out_w;
+#pragma omp parallel for schedule(static) num_threads(num_threads())
+  for (int64_t c = 0; c < C; ++c) {
+    T* lanes = workspace_as<T>(Slot::DepthwiseWeights, M * taps * kDotLanes);
+    std::fill(lanes, lanes + M * taps * kDotLanes, T(0));
+    const T** src = workspace_as<const T*>(Slot::DepthwiseTaps, taps);
+    // wide: grad_y rows at the input's row stride, zeros between them
+    T* padded_gy = wide ? workspace_as<T>(Slot::DepthwiseRows, wide_n) : nullptr;
+    if (wide) std::fill(padded_gy, padded_gy + wide_n, T(0));
+    for (int64_t n = 0; n < p.batch; ++n) {
+      const T* in = input_plane(x + (n * C + c) * p.in_pixels(), p, layout);
+      const T* g = grad_y + (n * p.out_channels + c * M) * p.out_pixels();
+      if (wide) {
+        point(src, in, offsets);
+        for (int64_t j = 0; j < M; ++j, g += p.out_pixels()) {
+          copy_rows(padded_gy, rs, g, p.out_w, p.out_h, p.out_w);
+          dots(lanes + j * taps * kDotLanes, padded_gy, wide_n, src, taps);
+        }
+        continue;
+      }
+      for (int64_t oy = 0; oy < p.out_h; ++oy) {
+        point(src, in + oy * rs, offsets);
+        for (int64_t j = 0; j < M; ++j)
+          dots(lanes + j * taps * kDotLanes, g + j * p.out_pixels() + oy * p.out_w, p.out_w,
+               src, taps);
+      }
+    }
+    for (int64_t e = 0; e < M * taps; ++e) {
+      T sum = T(0);
+      for (int l = 0; l < kDotLanes; ++l) sum += lanes[e * kDotLanes + l];
+      grad_w[c * M * taps + e] = sum;
+    }
+  }
+}
+
+namespace {
+
+// Stride 1: grad_x[iy, ix] = sum over j, i, k of w[c*M+j, i, k] * gy_j[iy + pt - i*dh,
+// ix + pl - k*dw], zero outside grad_y. Each grad_y plane is laid out at the padded input's row
+// stride wp: `top` zero rows, then each row as `lead` zeros + out_w values (lead + out_w == wp),
+// then top + 1 zero rows; a tap's source then never leaves the buffer and reads zeros outside
+// grad_y (past a row's end it runs into the next row's leading zeros).
+template <class T>
+void backward_input_stride1(T* grad_x, const T* grad_y, const T* w, const Conv2dParams& p) {
+  const int64_t C = p.in_channels, M = multiplier(p), taps = p.kernel_h * p.kernel_w;
+  const int64_t wp = p.in_w + p.pad_left + p.pad_right;
+  const int64_t top = (p.kernel_h - 1) * p.dilation_h, lead = (p.kernel_w - 1) * p.dilation_w;
+  const int64_t plane_rows = top + p.out_h + top + 1, plane_elements = plane_rows * wp;
+  std::vector<int64_t> offsets;  // tap (j, i, k) relative to grad_x element (0, 0)
+  for (int64_t j = 0; j < M; ++j)
+    for (int64_t i = 0; i < p.kernel_h; ++i)
+      for (int64_t k = 0; k < p.kernel_w; ++k)
+        offsets.push_back(j * plane_elements + (top + p.pad_top - i * p.dilation_h) * wp + lead +
+                          p.pad_left - k * p.dilation_w);
+  const auto sum = rows<T>().sum[fixed_or_any(M * taps)];
+  const bool wide = p.in_w < kWideBelow;
+  const int64_t wide_n = (p.in_h - 1) * wp + p.in_w;
+#pragma omp parallel for schedule(static) num_threads(num_threads())
+  for (int64_t plane = 0; plane < p.batch * C; ++plane) {
+    const int64_t n = plane / C, c = plane % C;
+    T* padded = workspace_as<T>(Slot::DepthwiseGrad, M * plane_elements);
+    const T* gy = grad_y + (n * p.out_channels + c * M) * p.out_pixels();
+    for (int64_t j = 0; j < M; ++j, gy += p.out_pixels()) {
+      T* dst = padded + j * plane_elements;
+      std::fill(dst, dst + top * wp, T(0));
+      for (int64_t oy = 0; oy < p.out_h; ++oy) {
+        T* row = dst + (top + oy) * wp;
+        std::fill(row, row + lead, T(0));
+        for (int64_t ox = 0; ox < p.out_w; ++ox) row[lead + ox] = gy[oy * p.out_w + ox];
+      }
+      std::fill(dst + (top + p.out_h) * wp, dst + plane_elements, T(0));
+    }
+    const T** src = workspace_as<const T*>(Slot::DepthwiseTaps, M * taps);
+    const T* wc = w + c * M * taps;  // the M kernels of channel c, in (j, i, k) order
+    T* gx = grad_x + plane * p.in_pixels();
+    if (wide) {
+      T* buffer = workspace_as<T>(Slot::DepthwiseRows, wide_n);
+      point(src, static_cast<const T*>(padded), offsets);
+      sum(buffer, wide_n, T(0), src, wc, M * taps);
+      copy_rows(gx, p.in_w, buffer, wp, p.in_h, p.in_w);
+      continue;
+    }
+    for (int64_t iy = 0; iy < p.in_h; ++iy) {
+      point(src, static_cast<const T*>(padded) + iy * wp, offsets);
+      sum(gx + iy * p.in_w, p.in_w, T(0), src, wc, M * taps);
+    }
+  }
+}
+
+// Any stride: the phase-gather form (see the file comment).
+template <class T>
+void backward_input_strided(T* grad_x, const T* grad_y, const T* w, const Conv2dParams& p) {
+  const int64_t C = p.in_channels, M = multiplier(p), taps = p.kernel_h * p.kernel_w;
+  const int64_t sw = p.stride_w, sh = p.stride_h;
+  const InputLayout layout(p);  // copied, since stride_w > 1 or the padding is cropped below
+  // grad_y rows, zero-padded so that a tap's shifted row reads zeros outside [0, out_w):
+  // `lead` zeros before (the largest shift), then the row, then zeros up to `span` elements.
+  const int64_t lead = (p.kernel_w - 1) * p.dilation_w / sw;
+  const int64_t span = lead + std::max(p.out_w, layout.width);
+  const auto& table = rows<T>();
+#pragma omp parallel for schedule(static) num_threads(num_threads())
+  for (int64_t plane = 0; plane < p.batch * C; ++plane) {
+    const int64_t n = plane / C, c = plane % C;
+    T* padded_gy = workspace_as<T>(Slot::DepthwiseGrad, M * p.out_h * span);
+    for (int64_t j = 0; j < M; ++j)
+      for (int64_t oy = 0; oy < p.out_h; ++oy) {
+        T* row = padded_gy + (j * p.out_h + oy) * span;
+        const T* src = grad_y + ((n * p.out_channels + c * M + j) * p.out_h + oy) * p.out_w;
+        std::fill(row, row + lead, T(0));
+        std::memcpy(row + lead, src, p.out_w * sizeof(T));
+        std::fill(row + lead + p.out_w, row + span, T(0));
+      }
+    T* phases = workspace_as<T>(Slot::DepthwisePlane, layout.elements());
+    const T** src = workspace_as<const T*>(Slot::DepthwiseTaps, M * taps);
+    T* wt = workspace_as<T>(Slot::DepthwiseWeights, M * taps);
+    for (int64_t r = p.pad_top; r < p.pad_top + p.in_h; ++r)
+      for (int64_t q = 0; q < sw; ++q) {
+        int64_t count = 0;
+        for (int64_t j = 0; j < M; ++j)
+          for (int64_t i = 0; i < p.kernel_h; ++i) {
+            const int64_t rr = r - i * p.dilation_h;
+            if (rr < 0 || rr % sh != 0 || rr / sh >= p.out_h) continue;
+            const T* gy_row = padded_gy + (j * p.out_h + rr / sh) * span + lead;
+            for (int64_t k = 0; k < p.kernel_w; ++k) {
+              const int64_t col = k * p.dilation_w;
+              if (col % sw != q) continue;
+              src[count] = gy_row - col / sw;
+              wt[count++] = w[(c * M + j) * taps + i * p.kernel_w + k];
+            }
+          }
+        T* out = phases + r * layout.row_stride + q * layout.phase_stride;
+        table.sum[fixed_or_any(count)](out, layout.width, T(0), src, wt, count);
+      }
+    T* gx = grad_x + plane * p.in_pixels();
+    for (int64_t iy = 0; iy < p.in_h; ++iy) {
+      const T* row = phases + (iy + p.pad_top) * layout.row_stride;
+      for (int64_t ix = 0; ix < p.in_w; ++ix) {
+        const int64_t col = ix + p.pad_left;
+        gx[iy * p.in_w + ix] = row[col % sw * layout.phase_stride + col / sw];
+      }
+    }
+  }
+}
+
+}  // namespace
+
+template <class T>
+void depthwise_backward_input(T* grad_x, const T* grad_y, const T* w, const Conv2dParams& p) {
+  if (p.stride_h == 1 && p.stride_w == 1)
+    backward_input_stride1(grad_x, grad_y, w, p);
+  else
+    backward_input_strided(grad_x, grad_y, w, p);
+}
+
+#define FALTUNG_INSTANTIATE_DEPTHWISE(T)                                                        \
+  template void depthwise_forward<T>(T*, const T*, const T*, const T*, const Conv2dParams&);    \
+  template void depthwise_backward_input<T>(T*, const T*, const T*, const Conv2dParams&);       \
+  template void depthwise_backward_weight<T>(T*, const T*, const T*, const Conv2dParams&);
+FALTUNG_INSTANTIATE_DEPTHWISE(float)
+FALTUNG_INSTANTIATE_DEPTHWISE(double)
+
+}  // namespace faltung
