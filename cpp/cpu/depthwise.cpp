@@ -100,6 +100,14 @@ struct InputLayout {
   }
 };
 
+// dst[u] = src[u * Stride] for u < n (Stride 0: the run-time stride): with the stride known
+// the compiler vectorises the copy (a memcpy for 1, even/odd shuffles for 2).
+template <int Stride, class T>
+void copy_every(T* __restrict dst, const T* __restrict src, int64_t n, int64_t stride) {
+  const int64_t step = Stride > 0 ? Stride : stride;
+  for (int64_t u = 0; u < n; ++u) dst[u] = src[u * step];
+}
+
 // Image plane x (in_h x in_w) as `layout` reads it: the image itself, or its zero-padded phase
 // plane copied into this thread's workspace.
 template <class T>
@@ -115,17 +123,18 @@ const T* input_plane(const T* x, const Conv2dParams& p, const InputLayout& layou
       continue;
     }
     const T* src = x + iy * p.in_w;
-    if (sw == 1) {
-      std::fill(row, row + p.pad_left, T(0));
-      for (int64_t ix = 0; ix < p.in_w; ++ix) row[p.pad_left + ix] = src[ix];
-      std::fill(row + p.pad_left + p.in_w, row + layout.width, T(0));
-      continue;
+    for (int64_t q = 0; q < sw; ++q, row += layout.width) {
+      // padded column u*sw + q is image column u*sw + q - pad_left: inside for u in [lo, hi)
+      const int64_t first = q - p.pad_left;  // image column of u = 0
+      const int64_t lo = std::min(layout.width, first >= 0 ? 0 : (-first + sw - 1) / sw);
+      const int64_t hi = std::max(lo, std::min(layout.width, (p.in_w - first + sw - 1) / sw));
+      std::fill(row, row + lo, T(0));
+      const T* from = src + (lo * sw + first);
+      if (sw == 1) copy_every<1>(row + lo, from, hi - lo, sw);
+      else if (sw == 2) copy_every<2>(row + lo, from, hi - lo, sw);
+      else copy_every<0>(row + lo, from, hi - lo, sw);
+      std::fill(row + hi, row + layout.width, T(0));
     }
-    for (int64_t q = 0; q < sw; ++q, row += layout.width)
-      for (int64_t u = 0; u < layout.width; ++u) {  // padded column u*sw + q
-        const int64_t ix = u * sw + q - p.pad_left;
-        row[u] = ix >= 0 && ix < p.in_w ? src[ix] : T(0);
-      }
   }
   return dst;
 }
@@ -160,22 +169,16 @@ void depthwise_forward(T* y, const T* x, const T* w, const T* bias, const Conv2d
     const T* in = input_plane(x + plane * p.in_pixels(), p, layout);
     const T** src = workspace_as<const T*>(Slot::DepthwiseTaps, taps);
     T* out = y + (n * p.out_channels + c * M) * p.out_pixels();
-    if (wide) {
-      T* buffer = workspace_as<T>(Slot::DepthwiseRows, wide_n);
-      point(src, in, offsets);
-      for (int64_t j = 0; j < M; ++j, out += p.out_pixels()) {
-        const int64_t oc = c * M + j;
-        sum(buffer, wide_n, bias != nullptr ? bias[oc] : T(0), src, w + oc * taps, taps);
+    point(src, in, offsets);
+    for (int64_t j = 0; j < M; ++j, out += p.out_pixels()) {
+      const int64_t oc = c * M + j;
+      const T init = bias != nullptr ? bias[oc] : T(0);
+      if (wide) {
+        T* buffer = workspace_as<T>(Slot::DepthwiseRows, wide_n);
+        sum(buffer, 0, 1, wide_n, init, src, 0, w + oc * taps, taps);
         copy_rows(out, p.out_w, buffer, rs, p.out_h, p.out_w);
-      }
-      continue;
-    }
-    for (int64_t oy = 0; oy < p.out_h; ++oy) {
-      point(src, in + oy * rs, offsets);
-      for (int64_t j = 0; j < M; ++j) {
-        const int64_t oc = c * M + j;
-        sum(out + j * p.out_pixels() + oy * p.out_w, p.out_w,
-            bias != nullptr ? bias[oc] : T(0), src, w + oc * taps, taps);
+      } else {
+        sum(out, p.out_w, p.out_h, p.out_w, init, src, rs, w + oc * taps, taps);
       }
     }
   }
@@ -264,70 +267,112 @@ void backward_input_stride1(T* grad_x, const T* grad_y, const T* w, const Conv2d
     const T** src = workspace_as<const T*>(Slot::DepthwiseTaps, M * taps);
     const T* wc = w + c * M * taps;  // the M kernels of channel c, in (j, i, k) order
     T* gx = grad_x + plane * p.in_pixels();
+    point(src, static_cast<const T*>(padded), offsets);
     if (wide) {
       T* buffer = workspace_as<T>(Slot::DepthwiseRows, wide_n);
-      point(src, static_cast<const T*>(padded), offsets);
-      sum(buffer, wide_n, T(0), src, wc, M * taps);
+      sum(buffer, 0, 1, wide_n, T(0), src, 0, wc, M * taps);
       copy_rows(gx, p.in_w, buffer, wp, p.in_h, p.in_w);
-      continue;
-    }
-    for (int64_t iy = 0; iy < p.in_h; ++iy) {
-      point(src, static_cast<const T*>(padded) + iy * wp, offsets);
-      sum(gx + iy * p.in_w, p.in_w, T(0), src, wc, M * taps);
+    } else {
+      sum(gx, p.in_w, p.in_h, p.in_w, T(0), src, wp, wc, M * taps);
     }
   }
 }
 
-// Any stride: the phase-gather form (see the file comment).
+// dst[u * Stride] = src[u] for u < n (Stride 0: the run-time stride), vectorised when known.
+template <int Stride, class T>
+void scatter_every(T* __restrict dst, const T* __restrict src, int64_t n, int64_t stride) {
+  const int64_t step = Stride > 0 ? Stride : stride;
+  for (int64_t u = 0; u < n; ++u) dst[u * step] = src[u];
+}
+
+// Strided: the phase-gather form (see the file comment). The padded input gradient's rows fall
+// into classes by (r mod stride_h, column phase q); within a class every row sums the same taps
+// over grad_y rows one apart, so a class is ONE multi-row operation, its taps and their offsets
+// worked out once per call. grad_y is zero-padded by `margin` rows above and below and `lead`
+// columns before (and zeros after up to `span`), so no tap needs a bounds check.
 template <class T>
 void backward_input_strided(T* grad_x, const T* grad_y, const T* w, const Conv2dParams& p) {
   const int64_t C = p.in_channels, M = multiplier(p), taps = p.kernel_h * p.kernel_w;
   const int64_t sw = p.stride_w, sh = p.stride_h;
-  const InputLayout layout(p);  // copied, since stride_w > 1 or the padding is cropped below
-  // grad_y rows, zero-padded so that a tap's shifted row reads zeros outside [0, out_w):
-  // `lead` zeros before (the largest shift), then the row, then zeros up to `span` elements.
+  const InputLayout layout(p);  // copied: stride_w > 1 or stride_h > 1 with padding cropped
   const int64_t lead = (p.kernel_w - 1) * p.dilation_w / sw;
   const int64_t span = lead + std::max(p.out_w, layout.width);
+  const int64_t margin = ((p.kernel_h - 1) * p.dilation_h + sh - 1) / sh + 1;
+  const int64_t plane_rows = margin + p.out_h + margin, plane_elements = plane_rows * span;
+
+  struct RowClass {
+    int64_t first_row, rows, first_source_row;  // padded rows first_row + t*sh, t < rows
+    int64_t phase;
+    std::vector<int64_t> offsets, weights;  // per tap: source offset, index into w[c*M:]
+  };
+  std::vector<RowClass> classes;
+  for (int64_t rho = 0; rho < sh; ++rho) {
+    const int64_t first = p.pad_top + ((rho - p.pad_top) % sh + sh) % sh;  // first r = rho mod sh
+    const int64_t end = p.pad_top + p.in_h;
+    if (first >= end) continue;
+    for (int64_t q = 0; q < sw; ++q) {
+      RowClass rc{first, (end - first + sh - 1) / sh, (first - rho) / sh, q, {}, {}};
+      for (int64_t j = 0; j < M; ++j)
+        for (int64_t i = 0; i < p.kernel_h; ++i) {
+          const int64_t reach = i * p.dilation_h;
+          if ((rho - reach) % sh != 0) continue;
+          const int64_t row_shift = (rho - reach) / sh;  // source row = R + row_shift
+          for (int64_t k = 0; k < p.kernel_w; ++k) {
+            const int64_t col = k * p.dilation_w;
+            if (col % sw != q) continue;
+            rc.offsets.push_back(j * plane_elements + (margin + row_shift) * span + lead -
+                                 col / sw);
+            rc.weights.push_back(j * taps + i * p.kernel_w + k);
+          }
+        }
+      classes.push_back(std::move(rc));
+    }
+  }
   const auto& table = rows<T>();
 #pragma omp parallel for schedule(static) num_threads(num_threads())
   for (int64_t plane = 0; plane < p.batch * C; ++plane) {
     const int64_t n = plane / C, c = plane % C;
-    T* padded_gy = workspace_as<T>(Slot::DepthwiseGrad, M * p.out_h * span);
-    for (int64_t j = 0; j < M; ++j)
+    T* padded = workspace_as<T>(Slot::DepthwiseGrad, M * plane_elements);
+    const T* gy = grad_y + (n * p.out_channels + c * M) * p.out_pixels();
+    for (int64_t j = 0; j < M; ++j, gy += p.out_pixels()) {
+      T* dst = padded + j * plane_elements;
+      std::fill(dst, dst + margin * span, T(0));
       for (int64_t oy = 0; oy < p.out_h; ++oy) {
-        T* row = padded_gy + (j * p.out_h + oy) * span;
-        const T* src = grad_y + ((n * p.out_channels + c * M + j) * p.out_h + oy) * p.out_w;
+        T* row = dst + (margin + oy) * span;
         std::fill(row, row + lead, T(0));
-        std::memcpy(row + lead, src, p.out_w * sizeof(T));
+        std::memcpy(row + lead, gy + oy * p.out_w, p.out_w * sizeof(T));
         std::fill(row + lead + p.out_w, row + span, T(0));
       }
+      std::fill(dst + (margin + p.out_h) * span, dst + plane_elements, T(0));
+    }
     T* phases = workspace_as<T>(Slot::DepthwisePlane, layout.elements());
     const T** src = workspace_as<const T*>(Slot::DepthwiseTaps, M * taps);
     T* wt = workspace_as<T>(Slot::DepthwiseWeights, M * taps);
-    for (int64_t r = p.pad_top; r < p.pad_top + p.in_h; ++r)
-      for (int64_t q = 0; q < sw; ++q) {
-        int64_t count = 0;
-        for (int64_t j = 0; j < M; ++j)
-          for (int64_t i = 0; i < p.kernel_h; ++i) {
-            const int64_t rr = r - i * p.dilation_h;
-            if (rr < 0 || rr % sh != 0 || rr / sh >= p.out_h) continue;
-            const T* gy_row = padded_gy + (j * p.out_h + rr / sh) * span + lead;
-            for (int64_t k = 0; k < p.kernel_w; ++k) {
-              const int64_t col = k * p.dilation_w;
-              if (col % sw != q) continue;
-              src[count] = gy_row - col / sw;
-              wt[count++] = w[(c * M + j) * taps + i * p.kernel_w + k];
-            }
-          }
-        T* out = phases + r * layout.row_stride + q * layout.phase_stride;
-        table.sum[fixed_or_any(count)](out, layout.width, T(0), src, wt, count);
+    const T* wc = w + c * M * taps;
+    for (const RowClass& rc : classes) {
+      const int64_t count = static_cast<int64_t>(rc.offsets.size());
+      const T* base = padded + rc.first_source_row * span;
+      for (int64_t t = 0; t < count; ++t) {
+        src[t] = base + rc.offsets[t];
+        wt[t] = wc[rc.weights[t]];
       }
+      T* out = phases + rc.first_row * layout.row_stride + rc.phase * layout.phase_stride;
+      table.sum[fixed_or_any(count)](out, sh * layout.row_stride, rc.rows, layout.width, T(0),
+                                     src, span, wt, count);
+    }
+    // interleave the phases back, cropping the padding: grad_x column u*sw + q - pad_left
     T* gx = grad_x + plane * p.in_pixels();
     for (int64_t iy = 0; iy < p.in_h; ++iy) {
       const T* row = phases + (iy + p.pad_top) * layout.row_stride;
-      for (int64_t ix = 0; ix < p.in_w; ++ix) {
-        const int64_t col = ix + p.pad_left;
-        gx[iy * p.in_w + ix] = row[col % sw * layout.phase_stride + col / sw];
+      for (int64_t q = 0; q < sw; ++q) {
+        const int64_t first = q - p.pad_left;
+        const int64_t lo = std::min(layout.width, first >= 0 ? 0 : (-first + sw - 1) / sw);
+        const int64_t hi = std::max(lo, std::min(layout.width, (p.in_w - first + sw - 1) / sw));
+        T* to = gx + iy * p.in_w + (lo * sw + first);
+        const T* from = row + q * layout.phase_stride + lo;
+        if (sw == 1) scatter_every<1>(to, from, hi - lo, sw);
+        else if (sw == 2) scatter_every<2>(to, from, hi - lo, sw);
+        else scatter_every<0>(to, from, hi - lo, sw);
       }
     }
   }

@@ -1,6 +1,7 @@
 // The two row operations every depthwise pass is made of (cpp/cpu/depthwise.cpp), over rows of
 // n contiguous elements, one tap = one source row and one weight:
-//   sum:   out[x] = init + sum_t w[t] * src[t][x]           (forward, input gradient)
+//   sum:   out[x] = init + sum_t w[t] * src[t][x]           (forward, input gradient), over
+//          `rows` rows: row r reads src[t] + r * src_stride, writes out + r * out_stride
 //   dots:  acc[t][l] += sum over x = l mod kDotLanes of g[x] * src[t][x]   (weight gradient:
 //          lane partial sums, added up by the caller once per weight)
 // Entry [t] of the sum table takes exactly t taps (t = 1..kMaxFixedTaps: unrolled, the
@@ -17,8 +18,8 @@ constexpr int kMaxFixedTaps = 9;
 constexpr int kDotLanes = 16;
 
 template <class T>
-using RowSumFn = void (*)(T* out, int64_t n, T init, const T* const* src, const T* w,
-                          int64_t taps);
+using RowSumFn = void (*)(T* out, int64_t out_stride, int64_t rows, int64_t n, T init,
+                          const T* const* src, int64_t src_stride, const T* w, int64_t taps);
 template <class T>
 using RowDotsFn = void (*)(T* acc, const T* g, int64_t n, const T* const* src, int64_t taps);
 
