@@ -10,10 +10,15 @@ import pytest
 import faltung
 from tests import reference as ref
 from tests.conftest import assert_close, random_array
-from tests.test_depthwise import GRID
+from tests.test_depthwise import GRID, DwCase
 
+# Maps of >= 256 output pixels take the C++'s fused variant (tiles of whole output rows, several
+# per image here), smaller ones the materialised one.
+GRID = dict(GRID, fused_tiles=DwCase(n=2, c=2, m=2, h=70, w=45, padding=1),
+            fused_tiles_stride2_same=DwCase(c=3, h=61, w=66, stride=2, padding="same",
+                                            dilation=(1, 2)))
 CASES = ["k3", "stride2_pad1", "multiplier3_stride2", "same_stride2_odd", "dilation2",
-         "wide_rows_k3", "batch2"]
+         "wide_rows_k3", "batch2", "fused_tiles", "fused_tiles_stride2_same"]
 OUT_CHANNELS = 5
 
 

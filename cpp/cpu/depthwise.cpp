@@ -27,130 +27,14 @@
 // operations; other kernels and channel multipliers > 1 in the input gradient the any-count ones.
 #include "faltung/depthwise.hpp"
 
-#include <algorithm>
-#include <cstring>
-#include <string>
-#include <vector>
-
-#include "depthwise_rows.hpp"
-#include "faltung/gemm.hpp"
-#include "faltung/threads.hpp"
+#include "depthwise_work.hpp"
 
 namespace faltung {
 namespace {
 
-using cpu::DepthwiseRows;
-using cpu::kDotLanes;
-using cpu::kMaxFixedTaps;
+using namespace depthwise;
 
 constexpr int64_t kWideBelow = 32;
-
-// The same ISA as the GEMM micro-kernels (which honour FALTUNG_ISA).
-struct RowTable {
-  DepthwiseRows<float> f32;
-  DepthwiseRows<double> f64;
-  RowTable() {
-    cpu::generic_depthwise_rows(&f32, &f64);
-    const std::string isa = gemm_kernel_name();
-    if (isa == "avx512") cpu::avx512_depthwise_rows(&f32, &f64);
-    else if (isa == "avx2") cpu::avx2_depthwise_rows(&f32, &f64);
-  }
-};
-
-const RowTable& row_table() {
-  static const RowTable table;
-  return table;
-}
-template <class T>
-const DepthwiseRows<T>& rows();
-template <>
-const DepthwiseRows<float>& rows<float>() { return row_table().f32; }
-template <>
-const DepthwiseRows<double>& rows<double>() { return row_table().f64; }
-
-int64_t fixed_or_any(int64_t taps) { return taps <= kMaxFixedTaps ? taps : 0; }
-
-int64_t multiplier(const Conv2dParams& p) { return p.out_channels / p.in_channels; }
-
-// How one call lays out the input planes it reads: padded row r, phase q starts at
-// r * row_stride + q * phase_stride; `copied` when the plane is a padded copy (else the image).
-struct InputLayout {
-  bool copied;
-  int64_t rows, row_stride, phase_stride, width;
-  explicit InputLayout(const Conv2dParams& p) {
-    copied = !(p.stride_w == 1 && p.pad_top == 0 && p.pad_bottom == 0 && p.pad_left == 0 &&
-               p.pad_right == 0);
-    const int64_t padded_w = p.in_w + p.pad_left + p.pad_right;
-    width = copied ? (padded_w + p.stride_w - 1) / p.stride_w : p.in_w;
-    rows = p.in_h + p.pad_top + p.pad_bottom;
-    phase_stride = copied ? width : 0;
-    row_stride = copied ? p.stride_w * width : p.in_w;
-  }
-  int64_t elements() const { return rows * row_stride; }
-  // Offset of tap (i, k) from the start of output row 0's window, in kernel order.
-  std::vector<int64_t> tap_offsets(const Conv2dParams& p) const {
-    std::vector<int64_t> offsets;
-    for (int64_t i = 0; i < p.kernel_h; ++i)
-      for (int64_t k = 0; k < p.kernel_w; ++k) {
-        const int64_t col = k * p.dilation_w;
-        offsets.push_back(i * p.dilation_h * row_stride + col % p.stride_w * phase_stride +
-                          col / p.stride_w);
-      }
-    return offsets;
-  }
-};
-
-// dst[u] = src[u * Stride] for u < n (Stride 0: the run-time stride): with the stride known
-// the compiler vectorises the copy (a memcpy for 1, even/odd shuffles for 2).
-template <int Stride, class T>
-void copy_every(T* __restrict dst, const T* __restrict src, int64_t n, int64_t stride) {
-  const int64_t step = Stride > 0 ? Stride : stride;
-  for (int64_t u = 0; u < n; ++u) dst[u] = src[u * step];
-}
-
-// Image plane x (in_h x in_w) as `layout` reads it: the image itself, or its zero-padded phase
-// plane copied into this thread's workspace.
-template <class T>
-const T* input_plane(const T* x, const Conv2dParams& p, const InputLayout& layout) {
-  if (!layout.copied) return x;
-  T* dst = workspace_as<T>(Slot::DepthwisePlane, layout.elements());
-  const int64_t sw = p.stride_w;
-  for (int64_t r = 0; r < layout.rows; ++r) {
-    const int64_t iy = r - p.pad_top;
-    T* row = dst + r * layout.row_stride;
-    if (iy < 0 || iy >= p.in_h) {
-      std::fill(row, row + layout.row_stride, T(0));
-      continue;
-    }
-    const T* src = x + iy * p.in_w;
-    for (int64_t q = 0; q < sw; ++q, row += layout.width) {
-      // padded column u*sw + q is image column u*sw + q - pad_left: inside for u in [lo, hi)
-      const int64_t first = q - p.pad_left;  // image column of u = 0
-      const int64_t lo = std::min(layout.width, first >= 0 ? 0 : (-first + sw - 1) / sw);
-      const int64_t hi = std::max(lo, std::min(layout.width, (p.in_w - first + sw - 1) / sw));
-      std::fill(row, row + lo, T(0));
-      const T* from = src + (lo * sw + first);
-      if (sw == 1) copy_every<1>(row + lo, from, hi - lo, sw);
-      else if (sw == 2) copy_every<2>(row + lo, from, hi - lo, sw);
-      else copy_every<0>(row + lo, from, hi - lo, sw);
-      std::fill(row + hi, row + layout.width, T(0));
-    }
-  }
-  return dst;
-}
-
-template <class T>
-void point(const T** src, const T* base, const std::vector<int64_t>& offsets) {
-  for (size_t t = 0; t < offsets.size(); ++t) src[t] = base + offsets[t];
-}
-
-// Rows of `rows` x `width` between a wide buffer (row stride `stride`) and a dense plane.
-template <class T>
-void copy_rows(T* dst, int64_t dst_stride, const T* src, int64_t src_stride, int64_t rows,
-               int64_t width) {
-  for (int64_t r = 0; r < rows; ++r)
-    std::memcpy(dst + r * dst_stride, src + r * src_stride, width * sizeof(T));
-}
 
 }  // namespace
 
@@ -166,7 +50,7 @@ void depthwise_forward(T* y, const T* x, const T* w, const T* bias, const Conv2d
 #pragma omp parallel for schedule(static) num_threads(num_threads())
   for (int64_t plane = 0; plane < p.batch * C; ++plane) {
     const int64_t n = plane / C, c = plane % C;
-    const T* in = input_plane(x + plane * p.in_pixels(), p, layout);
+    const T* in = input_rows(x + plane * p.in_pixels(), p, layout, 0, layout.rows);
     const T** src = workspace_as<const T*>(Slot::DepthwiseTaps, taps);
     T* out = y + (n * p.out_channels + c * M) * p.out_pixels();
     point(src, in, offsets);
@@ -202,7 +86,7 @@ void depthwise_backward_weight(T* grad_w, const T* grad_y, const T* x, const Con
     T* padded_gy = wide ? workspace_as<T>(Slot::DepthwiseRows, wide_n) : nullptr;
     if (wide) std::fill(padded_gy, padded_gy + wide_n, T(0));
     for (int64_t n = 0; n < p.batch; ++n) {
-      const T* in = input_plane(x + (n * C + c) * p.in_pixels(), p, layout);
+      const T* in = input_rows(x + (n * C + c) * p.in_pixels(), p, layout, 0, layout.rows);
       const T* g = grad_y + (n * p.out_channels + c * M) * p.out_pixels();
       if (wide) {
         point(src, in, offsets);

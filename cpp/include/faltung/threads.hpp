@@ -26,6 +26,7 @@ enum class Slot {
   DepthwiseRows,     // depthwise: a narrow map's rows laid end to end
   DepthwiseTaps,     // depthwise: a row operation's source rows and weights
   DepthwiseWeights,
+  SeparableMiddle,   // separable: the depthwise output (whole batch, or one fused tile)
   Count
 };
 

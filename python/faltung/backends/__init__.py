@@ -10,6 +10,7 @@ trust their arguments (python/faltung/functional/ validated them):
     depthwise_forward(y, x, w, bias_or_None, params)      params: groups == in_channels
     depthwise_backward_input(grad_x, grad_y, w, params)
     depthwise_backward_weight(grad_w, grad_y, x, params)
+    separable_forward(y, x, dw, pw, bias_or_None, params, pointwise_params)
     set_num_threads(n), get_num_threads()
 
 ``params`` is a faltung._params.Conv2dParams.

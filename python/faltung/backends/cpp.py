@@ -15,6 +15,7 @@ class CppBackend:
     depthwise_forward = staticmethod(_core.depthwise_forward)
     depthwise_backward_input = staticmethod(_core.depthwise_backward_input)
     depthwise_backward_weight = staticmethod(_core.depthwise_backward_weight)
+    separable_forward = staticmethod(_core.separable_forward)
     set_num_threads = staticmethod(_core.set_num_threads)
     get_num_threads = staticmethod(_core.get_num_threads)
 

@@ -12,7 +12,7 @@ import os
 
 import numba
 
-from faltung._numba import conv2d, depthwise, gemm
+from faltung._numba import conv2d, depthwise, gemm, separable
 
 
 def _clamp(n: int) -> int:
@@ -70,6 +70,10 @@ class NumbaBackend:
     def depthwise_backward_weight(self, grad_w, grad_y, x, params):
         numba.set_num_threads(self._threads)
         depthwise.depthwise_backward_weight(grad_w, grad_y, x, params)
+
+    def separable_forward(self, y, x, dw, pw, bias, params, pointwise):
+        numba.set_num_threads(self._threads)
+        separable.separable_forward(y, x, dw, pw, bias, params, pointwise)
 
 
 BACKEND = NumbaBackend()

@@ -99,10 +99,7 @@ def separable_conv2d(x, depthwise_weight, pointwise_weight, bias=None, stride=1,
                                                 padding, dilation)
     bias = _bias(bias, pointwise.out_channels, x.dtype)
     y = output(out, (p.batch, pointwise.out_channels, p.out_h, p.out_w), x.dtype)
-    backend = backends.current()
-    t = np.empty((p.batch, p.out_channels, p.out_h, p.out_w), dtype=x.dtype)
-    backend.depthwise_forward(t, x, dw, None, p)
-    backend.conv2d_forward(y, t, pw, bias, pointwise)
+    backends.current().separable_forward(y, x, dw, pw, bias, p, pointwise)
     return y
 
 
