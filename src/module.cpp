@@ -11,6 +11,7 @@ void bind_gemm(py::module_& m);
 void bind_conv(py::module_& m);
 void bind_pool(py::module_& m);
 void bind_norm(py::module_& m);
+void bind_depthwise(py::module_& m);
 }  // namespace faltung::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -21,4 +22,5 @@ PYBIND11_MODULE(_core, m) {
   faltung::bindings::bind_conv(m);
   faltung::bindings::bind_pool(m);
   faltung::bindings::bind_norm(m);
+  faltung::bindings::bind_depthwise(m);
 }

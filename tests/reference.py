@@ -24,6 +24,8 @@ __all__ = [
     "adaptive_avg_pool2d", "lp_pool2d",
     "batch_norm", "batch_norm_backward", "local_response_norm", "local_response_norm_alexnet",
     "local_response_norm_backward", "local_contrast_norm", "local_contrast_norm_backward",
+    "depthwise_conv2d", "depthwise_conv2d_backward", "separable_conv2d",
+    "separable_conv2d_backward",
 ]
 
 
@@ -533,6 +535,37 @@ def local_contrast_norm_backward(gy, x, eps):
         jac = np.eye(p) * r - np.outer(v, v) * r ** 3 / (p - 1)
         gx[q] = jac.T @ grads[q]
     return back(gx)
+# ------------------------------------------------------------------ depthwise and separable
+# Depthwise: channel c of x meets kernels c*M .. c*M + M - 1 of weight (C*M, 1, kh, kw): a
+# conv2d with groups = C (one input channel per group). Separable (Keras): depthwise, then a 1x1
+# convolution y[n, o] = b[o] + sum_m pw[o, m] * t[n, m] over the C*M depthwise channels.
+
+def depthwise_conv2d(x, weight, bias=None, stride=1, pads=0, dilation=1):
+    return conv2d(x, weight, bias, stride, pads, dilation, groups=np.shape(x)[1])
+
+
+def depthwise_conv2d_backward(grad_out, x, weight, stride=1, pads=0, dilation=1):
+    return conv2d_backward(grad_out, x, weight, stride, pads, dilation, groups=np.shape(x)[1])
+
+
+def separable_conv2d(x, depthwise_weight, pointwise_weight, bias=None, stride=1, pads=0,
+                     dilation=1):
+    t = depthwise_conv2d(x, depthwise_weight, None, stride, pads, dilation)
+    y = np.einsum("om,nmhw->nohw", _f64(pointwise_weight)[:, :, 0, 0], t)
+    if bias is not None:
+        y += _f64(bias)[None, :, None, None]
+    return y
+
+
+def separable_conv2d_backward(grad_out, x, depthwise_weight, pointwise_weight, stride=1, pads=0,
+                              dilation=1):
+    """(grad_x, grad_depthwise, grad_pointwise, grad_bias): the chain rule through t."""
+    gy, pw = _f64(grad_out), _f64(pointwise_weight)[:, :, 0, 0]
+    t = depthwise_conv2d(x, depthwise_weight, None, stride, pads, dilation)
+    g_pw = np.einsum("nohw,nmhw->om", gy, t)[:, :, None, None]
+    grad_t = np.einsum("om,nohw->nmhw", pw, gy)
+    gx, g_dw, _ = depthwise_conv2d_backward(grad_t, x, depthwise_weight, stride, pads, dilation)
+    return gx, g_dw, g_pw, gy.sum(axis=(0, 2, 3))
 
 if __name__ == "__main__":  # the lecture's worked examples, as a smoke test of this file
     img = np.array([[3, 3, 2, 1, 0], [0, 0, 1, 3, 1], [3, 1, 2, 2, 3], [2, 0, 0, 2, 2],

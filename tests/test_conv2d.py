@@ -365,7 +365,7 @@ def test_integer_numpy_scalars_as_arguments(backend, rng):
 # ------------------------------------------------------------------------ fused ReLU epilogue
 
 RELU_CASES = ["k1_pointwise", "k3", "k5_pad2", "stride2", "k7_stride2_pad3_resnet",
-              "dilation2", "groups2", "batch2_groups2_pad"]
+              "dilation2", "groups2", "batch2_groups2_pad", "depthwise_multiplier2"]
 
 
 @pytest.mark.parametrize("bias", [True, False], ids=["bias", "no_bias"])

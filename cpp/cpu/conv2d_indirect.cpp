@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "conv2d_work.hpp"
+#include "epilogue.hpp"
 #include "faltung/gemm.hpp"
 
 namespace faltung::conv {

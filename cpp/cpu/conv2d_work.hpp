@@ -84,20 +84,6 @@ void forward_indirect(T* y, const T* x, const T* w, const T* bias, const Conv2dP
 template <class T>
 void forward_gathered(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p,
                       Epilogue epilogue);
-
-// dst[i] = epilogue(src[i] + bias) for i < count (dst may be src): the forward's last touch
-// of an output row. The branch sits outside the loops so that each one vectorises.
-template <class T>
-void finish_row(T* dst, const T* src, int64_t count, T bias, Epilogue epilogue) {
-  if (epilogue == Epilogue::kRelu) {
-    for (int64_t i = 0; i < count; ++i) {
-      const T value = src[i] + bias;
-      dst[i] = value < T(0) ? T(0) : value;
-    }
-  } else {
-    for (int64_t i = 0; i < count; ++i) dst[i] = src[i] + bias;
-  }
-}
 // The weight gradient: dW^T = col . dY^T with col read in place (vectors along the output
 // channels), or, for few output channels, dW = dY . col^T with col^T gathered (vectors along
 // the taps).

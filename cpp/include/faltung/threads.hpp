@@ -22,6 +22,12 @@ enum class Slot {
   Rows,              // conv: row addresses and offsets for the indirect GEMM kernels
   Weights,           // conv: the rotated kernel of a stride-1 input gradient
   NormTile,          // norm: a thread's LRN scales and terms of one pixel tile (C x 64)
+  DepthwisePlane,    // depthwise: a padded image plane split by column phase
+  DepthwiseGrad,     // depthwise: zero-padded grad_y rows of one input channel
+  DepthwiseRows,     // depthwise: a narrow map's rows laid end to end
+  DepthwiseTaps,     // depthwise: a row operation's source rows and weights
+  DepthwiseWeights,
+  SeparableMiddle,   // separable: the depthwise output (whole batch, or one fused tile)
   Count
 };
 

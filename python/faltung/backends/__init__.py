@@ -7,6 +7,10 @@ trust their arguments (python/faltung/functional/ validated them):
     conv2d_backward_input(grad_x, grad_y, w, params)
     conv2d_backward_weight(grad_w, grad_y, x, params)
     conv2d_backward_bias(grad_b, grad_y, params)
+    depthwise_forward(y, x, w, bias_or_None, params)      params: groups == in_channels
+    depthwise_backward_input(grad_x, grad_y, w, params)
+    depthwise_backward_weight(grad_w, grad_y, x, params)
+    separable_forward(y, x, dw, pw, bias_or_None, params, pointwise_params)
     set_num_threads(n), get_num_threads()
     max_pool2d_forward(y, indices_or_None, x, pool_params)
     max_pool2d_backward(grad_x, grad_y, indices, pool_params)   ValueError for bad indices

@@ -23,6 +23,10 @@ class CppBackend:
     batch_norm_backward = staticmethod(_core.batch_norm_backward)
     lrn = staticmethod(_core.lrn)
     lcn = staticmethod(_core.lcn)
+    depthwise_forward = staticmethod(_core.depthwise_forward)
+    depthwise_backward_input = staticmethod(_core.depthwise_backward_input)
+    depthwise_backward_weight = staticmethod(_core.depthwise_backward_weight)
+    separable_forward = staticmethod(_core.separable_forward)
     set_num_threads = staticmethod(_core.set_num_threads)
     get_num_threads = staticmethod(_core.get_num_threads)
 

@@ -13,7 +13,7 @@ import os
 import numba
 import numpy as np
 
-from faltung._numba import conv2d, gemm, norm_batch, norm_lcn, norm_lrn, pool
+from faltung._numba import conv2d, depthwise, gemm, norm_batch, norm_lcn, norm_lrn, pool, separable
 
 
 def _clamp(n: int) -> int:
@@ -134,6 +134,21 @@ class NumbaBackend:
     def lp_pool2d_backward(self, grad_x, grad_y, x, norm_type, params):
         numba.set_num_threads(self._threads)
         pool.lp_pool2d_backward(grad_x, grad_y, x, norm_type, params)
+    def depthwise_forward(self, y, x, w, bias, params, relu=False):
+        numba.set_num_threads(self._threads)
+        depthwise.depthwise_forward(y, x, w, bias, params, relu)
+
+    def depthwise_backward_input(self, grad_x, grad_y, w, params):
+        numba.set_num_threads(self._threads)
+        depthwise.depthwise_backward_input(grad_x, grad_y, w, params)
+
+    def depthwise_backward_weight(self, grad_w, grad_y, x, params):
+        numba.set_num_threads(self._threads)
+        depthwise.depthwise_backward_weight(grad_w, grad_y, x, params)
+
+    def separable_forward(self, y, x, dw, pw, bias, params, pointwise):
+        numba.set_num_threads(self._threads)
+        separable.separable_forward(y, x, dw, pw, bias, params, pointwise)
 
 
 BACKEND = NumbaBackend()

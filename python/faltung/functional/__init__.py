@@ -19,6 +19,8 @@ from .pool import (adaptive_avg_pool2d, adaptive_avg_pool2d_backward, avg_pool2d
                    max_pool2d, max_pool2d_backward)
 from .norm import (batch_norm, batch_norm_backward, local_contrast_norm,
                    local_contrast_norm_backward, local_response_norm, local_response_norm_backward)
+from .depthwise import (depthwise_conv2d, depthwise_conv2d_backward, separable_conv2d,
+                        separable_conv2d_backward)
 
 # every kernel imported above (the public API; faltung re-exports this list)
 __all__ = sorted(name for name, value in globals().items()

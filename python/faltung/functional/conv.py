@@ -43,6 +43,12 @@ def fused_relu(activation) -> bool:
     return activation == "relu"
 
 
+def _is_depthwise(p) -> bool:
+    """groups = C > 1 with one input channel per group: the direct depthwise kernels run it
+    (depthwise.py), not the grouped GEMM."""
+    return p.groups > 1 and p.in_channels_per_group == 1
+
+
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, activation=None,
            out=None):
     """2-D cross-correlation of x (N, C, H, W) with weight (O, C/groups, kh, kw), plus bias (O,).
@@ -53,7 +59,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, a
     x, weight, p = _conv_inputs(x, weight, stride, padding, dilation, groups)
     bias = _bias(bias, p.out_channels, x.dtype)
     y = output(out, (p.batch, p.out_channels, p.out_h, p.out_w), x.dtype)
-    backends.current().conv2d_forward(y, x, weight, bias, p, relu)
+    backend = backends.current()
+    forward = backend.depthwise_forward if _is_depthwise(p) else backend.conv2d_forward
+    forward(y, x, weight, bias, p, relu)
     return y
 
 
@@ -67,13 +75,16 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups
     same_dtype(x, grad_out=grad_out)
     check_shape(grad_out, (p.batch, p.out_channels, p.out_h, p.out_w), "grad_out")
     backend = backends.current()
+    depthwise = _is_depthwise(p)
     gx = gw = gb = None
     if want_x:
         gx = output(out_x, x.shape, x.dtype, "out[0]")
-        backend.conv2d_backward_input(gx, grad_out, weight, p)
+        (backend.depthwise_backward_input if depthwise
+         else backend.conv2d_backward_input)(gx, grad_out, weight, p)
     if want_w:
         gw = output(out_w, weight.shape, x.dtype, "out[1]")
-        backend.conv2d_backward_weight(gw, grad_out, x, p)
+        (backend.depthwise_backward_weight if depthwise
+         else backend.conv2d_backward_weight)(gw, grad_out, x, p)
     if want_b:
         gb = output(out_b, (p.out_channels,), x.dtype, "out[2]")
         backend.conv2d_backward_bias(gb, grad_out, p)

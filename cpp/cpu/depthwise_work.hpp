@@ -1,0 +1,131 @@
+// Pieces shared by the depthwise kernels (depthwise.cpp) and the fused separable convolution
+// (separable.cpp): the row operations of this CPU, the layout of the padded input rows a call
+// reads, copying them, and pointing a row operation's taps at them.
+#pragma once
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "depthwise_rows.hpp"
+#include "faltung/gemm.hpp"
+#include "faltung/params.hpp"
+#include "faltung/threads.hpp"
+
+namespace faltung::depthwise {
+
+using cpu::DepthwiseRows;
+using cpu::kDotLanes;
+using cpu::kMaxFixedTaps;
+
+// The same ISA as the GEMM micro-kernels (which honour FALTUNG_ISA).
+struct RowTable {
+  DepthwiseRows<float> f32;
+  DepthwiseRows<double> f64;
+  RowTable() {
+    cpu::generic_depthwise_rows(&f32, &f64);
+    const std::string isa = gemm_kernel_name();
+    if (isa == "avx512") cpu::avx512_depthwise_rows(&f32, &f64);
+    else if (isa == "avx2") cpu::avx2_depthwise_rows(&f32, &f64);
+  }
+};
+
+inline const RowTable& row_table() {
+  static const RowTable table;
+  return table;
+}
+template <class T>
+const DepthwiseRows<T>& rows();
+template <>
+inline const DepthwiseRows<float>& rows<float>() { return row_table().f32; }
+template <>
+inline const DepthwiseRows<double>& rows<double>() { return row_table().f64; }
+
+inline int64_t fixed_or_any(int64_t taps) { return taps <= kMaxFixedTaps ? taps : 0; }
+
+inline int64_t multiplier(const Conv2dParams& p) { return p.out_channels / p.in_channels; }
+
+// How one call lays out the input planes it reads: padded row r, phase q starts at
+// r * row_stride + q * phase_stride; `copied` when the plane is a padded copy (else the image).
+struct InputLayout {
+  bool copied;
+  int64_t rows, row_stride, phase_stride, width;
+  explicit InputLayout(const Conv2dParams& p) {
+    copied = !(p.stride_w == 1 && p.pad_top == 0 && p.pad_bottom == 0 && p.pad_left == 0 &&
+               p.pad_right == 0);
+    const int64_t padded_w = p.in_w + p.pad_left + p.pad_right;
+    width = copied ? (padded_w + p.stride_w - 1) / p.stride_w : p.in_w;
+    rows = p.in_h + p.pad_top + p.pad_bottom;
+    phase_stride = copied ? width : 0;
+    row_stride = copied ? p.stride_w * width : p.in_w;
+  }
+  int64_t elements() const { return rows * row_stride; }
+  // Offset of tap (i, k) from the start of output row 0's window, in kernel order.
+  std::vector<int64_t> tap_offsets(const Conv2dParams& p) const {
+    std::vector<int64_t> offsets;
+    for (int64_t i = 0; i < p.kernel_h; ++i)
+      for (int64_t k = 0; k < p.kernel_w; ++k) {
+        const int64_t col = k * p.dilation_w;
+        offsets.push_back(i * p.dilation_h * row_stride + col % p.stride_w * phase_stride +
+                          col / p.stride_w);
+      }
+    return offsets;
+  }
+};
+
+// dst[u] = src[u * Stride] for u < n (Stride 0: the run-time stride): with the stride known
+// the compiler vectorises the copy (a memcpy for 1, even/odd shuffles for 2).
+template <int Stride, class T>
+void copy_every(T* __restrict dst, const T* __restrict src, int64_t n, int64_t stride) {
+  const int64_t step = Stride > 0 ? Stride : stride;
+  for (int64_t u = 0; u < n; ++u) dst[u] = src[u * step];
+}
+
+// Padded rows [first, end) of image plane x (in_h x in_w) as `layout` reads them: the image
+// itself, or the zero-padded phase rows copied into this thread's workspace. Returns the
+// address of padded row `first`.
+template <class T>
+const T* input_rows(const T* x, const Conv2dParams& p, const InputLayout& layout, int64_t first,
+                    int64_t end) {
+  if (!layout.copied) return x + first * layout.row_stride;
+  T* dst = workspace_as<T>(Slot::DepthwisePlane, (end - first) * layout.row_stride);
+  const int64_t sw = p.stride_w;
+  for (int64_t r = first; r < end; ++r) {
+    const int64_t iy = r - p.pad_top;
+    T* row = dst + (r - first) * layout.row_stride;
+    if (iy < 0 || iy >= p.in_h) {
+      std::fill(row, row + layout.row_stride, T(0));
+      continue;
+    }
+    const T* src = x + iy * p.in_w;
+    for (int64_t q = 0; q < sw; ++q, row += layout.width) {
+      // padded column u*sw + q is image column u*sw + q - pad_left: inside for u in [lo, hi)
+      const int64_t first_col = q - p.pad_left;  // image column of u = 0
+      const int64_t lo = std::min(layout.width, first_col >= 0 ? 0 : (-first_col + sw - 1) / sw);
+      const int64_t hi =
+          std::max(lo, std::min(layout.width, (p.in_w - first_col + sw - 1) / sw));
+      std::fill(row, row + lo, T(0));
+      const T* from = src + (lo * sw + first_col);
+      if (sw == 1) copy_every<1>(row + lo, from, hi - lo, sw);
+      else if (sw == 2) copy_every<2>(row + lo, from, hi - lo, sw);
+      else copy_every<0>(row + lo, from, hi - lo, sw);
+      std::fill(row + hi, row + layout.width, T(0));
+    }
+  }
+  return dst;
+}
+
+template <class T>
+void point(const T** src, const T* base, const std::vector<int64_t>& offsets) {
+  for (size_t t = 0; t < offsets.size(); ++t) src[t] = base + offsets[t];
+}
+
+// Rows of `rows` x `width` between a wide buffer (row stride `stride`) and a dense plane.
+template <class T>
+void copy_rows(T* dst, int64_t dst_stride, const T* src, int64_t src_stride, int64_t rows,
+               int64_t width) {
+  for (int64_t r = 0; r < rows; ++r)
+    std::memcpy(dst + r * dst_stride, src + r * src_stride, width * sizeof(T));
+}
+
+}  // namespace faltung::depthwise
