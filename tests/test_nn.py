@@ -239,3 +239,165 @@ def test_conv2d_with_fused_relu_equals_conv2d_then_relu(rng):
     assert_close(fused.weight.grad, plain[0].weight.grad, dtype=np.float64)
     with pytest.raises(ValueError, match=r"activation: expected None or 'relu', got 'tanh'"):
         nn.Conv2d(1, 1, 1, activation="tanh")
+
+
+# ------------------------------------------------- every layer type, in training mode (BN)
+
+def _every_layer(rng):
+    """float64, training mode (batch statistics) except dropout: every layer faltung.nn has."""
+    net = nn.Sequential(
+        nn.Conv2d(3, 6, 3, padding=1, rng=rng),
+        nn.BatchNorm2d(6),
+        nn.ReLU(),
+        nn.LocalResponseNorm(3, alpha=0.1, beta=0.75, k=2.0),
+        nn.DepthwiseConv2d(6, 3, padding=1, multiplier=2, rng=rng),
+        nn.SeparableConv2d(12, 8, 3, padding=1, rng=rng),
+        nn.LocalContrastNorm(),
+        nn.MaxPool2d(2),
+        nn.Residual(nn.Sequential(nn.Conv2d(8, 8, 3, padding=1, rng=rng), nn.BatchNorm2d(8),
+                                  nn.Tanh())),
+        nn.Concat(nn.AvgPool2d(2), nn.LPPool2d(2, 2), nn.AdaptiveAvgPool2d(2)),
+        nn.ConvTranspose2d(24, 4, 2, stride=2, rng=rng),
+        nn.Concat(nn.GlobalAvgPool2d(), nn.GlobalMaxPool2d()),
+        nn.Flatten(),
+        nn.Linear(8, 6, rng=rng),
+        nn.BatchNorm1d(6),
+        nn.Sigmoid(),
+        nn.Highway.dense(6, rng=rng),
+        nn.Dropout(0.5, rng=rng),
+        nn.Linear(6, 5, rng=rng),
+    ).astype(np.float64).train()
+    net[17].eval()
+    for _, module in net.named_modules():  # batch norm's affine parameters away from 1 and 0
+        if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            module.weight.data[...] = rng.uniform(0.5, 1.5, module.weight.shape)
+            module.bias.data[...] = rng.uniform(-0.5, 0.5, module.bias.shape)
+    return net
+
+
+def test_every_layer_finite_differences(rng):
+    net = _every_layer(rng)
+    x, target = rng.standard_normal((4, 3, 8, 8)), np.array([1, 4, 0, 2])
+    criterion = nn.CrossEntropyLoss()
+    _, gx, grads = _loss_and_grads(net, x, target)
+    h = 1e-5
+
+    def central_difference(array, index):
+        keep = array[index]
+        array[index] = keep + h
+        up = float(criterion(net(x), target))
+        array[index] = keep - h
+        down = float(criterion(net(x), target))
+        array[index] = keep
+        return (up - down) / (2 * h)
+
+    analytic, numeric = [], []
+    for name, param in net.named_parameters():
+        flat = param.data.reshape(-1)
+        for index in rng.choice(flat.size, size=min(3, flat.size), replace=False):
+            analytic.append(grads[name].reshape(-1)[index])
+            numeric.append(central_difference(flat, index))
+    for index in [(0, 0, 0, 0), (1, 2, 3, 1), (3, 1, 7, 7), (2, 0, 4, 5)]:
+        analytic.append(gx[index])
+        numeric.append(central_difference(x, index))
+    assert_close(np.array(analytic), np.array(numeric), dtype=np.float64, kind="fd")
+
+
+def _torch_every_layer(torch, net):
+    tnn, F = torch.nn, torch.nn.functional
+
+    class Residual(tnn.Module):
+        def __init__(self, body):
+            super().__init__()
+            self.body = body
+
+        def forward(self, x):
+            return self.body(x) + x
+
+    class Concat(tnn.Module):
+        def __init__(self, *branches):
+            super().__init__()
+            for i, b in enumerate(branches):
+                self.add_module(str(i), b)
+
+        def forward(self, x):
+            return torch.cat([b(x) for b in self.children()], 1)
+
+    class Highway(tnn.Module):
+        def __init__(self, features):
+            super().__init__()
+            self.transform = tnn.Sequential(tnn.Linear(features, features), tnn.ReLU())
+            self.gate = tnn.Linear(features, features)
+
+        def forward(self, x):
+            t = torch.sigmoid(self.gate(x))
+            return t * self.transform(x) + (1 - t) * x
+
+    class Separable(tnn.Module):
+        def __init__(self, c, o, m):
+            super().__init__()
+            self.depthwise_weight = tnn.Parameter(torch.empty(c * m, 1, 3, 3))
+            self.pointwise_weight = tnn.Parameter(torch.empty(o, c * m, 1, 1))
+            self.bias = tnn.Parameter(torch.empty(o))
+            self.c = c
+
+        def forward(self, x):
+            t = F.conv2d(x, self.depthwise_weight, None, 1, 1, 1, self.c)
+            return F.conv2d(t, self.pointwise_weight, self.bias)
+
+    class ContrastNorm(tnn.Module):  # the lecture's formula, written out
+        def forward(self, x):
+            return x / torch.sqrt((x * x).sum(1, keepdim=True) / (x.shape[1] - 1) + 1e-5)
+
+    class GlobalMax(tnn.Module):
+        def forward(self, x):
+            return x.amax(dim=(2, 3), keepdim=True)
+
+    twin = tnn.Sequential(
+        tnn.Conv2d(3, 6, 3, padding=1), tnn.BatchNorm2d(6), tnn.ReLU(),
+        tnn.LocalResponseNorm(3, alpha=0.1, beta=0.75, k=2.0),
+        tnn.Conv2d(6, 12, 3, padding=1, groups=6), Separable(12, 8, 1), ContrastNorm(),
+        tnn.MaxPool2d(2),
+        Residual(tnn.Sequential(tnn.Conv2d(8, 8, 3, padding=1), tnn.BatchNorm2d(8), tnn.Tanh())),
+        Concat(tnn.AvgPool2d(2), tnn.LPPool2d(2, 2), tnn.AdaptiveAvgPool2d(2)),
+        tnn.ConvTranspose2d(24, 4, 2, stride=2),
+        Concat(tnn.AdaptiveAvgPool2d(1), GlobalMax()), tnn.Flatten(), tnn.Linear(8, 6),
+        tnn.BatchNorm1d(6), tnn.Sigmoid(), Highway(6), tnn.Dropout(0.5), tnn.Linear(6, 5),
+    ).double().train()
+    twin[17].eval()
+    assert list(twin.state_dict()) == list(net.state_dict())
+    twin.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in net.state_dict().items()})
+    return twin
+
+
+def test_every_layer_against_torch(rng):
+    torch = pytest.importorskip("torch")
+    net = _every_layer(rng)
+    twin = _torch_every_layer(torch, net)  # copies the weights and running stats before any step
+    x, target = rng.standard_normal((4, 3, 8, 8)), np.array([1, 4, 0, 2])
+    loss, gx, grads = _loss_and_grads(net, x, target)
+    xt = torch.from_numpy(x.copy()).requires_grad_(True)
+    lt = torch.nn.functional.cross_entropy(twin(xt), torch.from_numpy(target))
+    lt.backward()
+    assert_close(np.array([loss]), np.array([lt.item()]), dtype=np.float64, what="loss")
+    assert_close(gx, xt.grad.numpy(), dtype=np.float64, what="grad input")
+    # a conv bias before batch norm has gradient 0 (rounding noise): errors are measured
+    # against the network's largest gradient
+    largest = max(np.abs(p.grad.numpy()).max() for p in twin.parameters())
+    for name, param in twin.named_parameters():
+        assert_close(grads[name], param.grad.numpy(), dtype=np.float64, what=name,
+                     scale=largest)
+    for name, buffer in twin.named_buffers():  # running statistics after one training step
+        assert_close(np.asarray(net.state_dict()[name], dtype=np.float64),
+                     buffer.numpy().astype(np.float64), dtype=np.float64, what=name)
+
+
+def test_batch_norm_eval_uses_running_statistics(rng):
+    bn = nn.BatchNorm2d(3).astype(np.float64)
+    x = rng.standard_normal((4, 3, 5, 5)) * 3 + 2
+    bn(x)  # one training step moves the running statistics
+    bn.eval()
+    mean, var = bn.running_mean, bn.running_var
+    expected = (x - mean[:, None, None]) / np.sqrt(var[:, None, None] + 1e-5)
+    assert_close(bn(x), expected, dtype=np.float64)
+    assert int(bn.num_batches_tracked) == 1 and "num_batches_tracked" in bn.state_dict()

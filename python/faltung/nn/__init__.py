@@ -8,16 +8,19 @@ PyTorch's names.
 from .activation import ReLU, Sigmoid, Tanh
 from .containers import Concat, Identity, Residual, Sequential
 from .conv import Conv2d, ConvTranspose2d
+from .depthwise import DepthwiseConv2d, SeparableConv2d
 from .highway import Highway
 from .init import manual_seed
 from .linear import Dropout, Flatten, Linear
 from .loss import CrossEntropyLoss
 from .module import Module
+from .norm import BatchNorm1d, BatchNorm2d, LocalContrastNorm, LocalResponseNorm
 from .parameter import Parameter
 from .pool import (AdaptiveAvgPool2d, AvgPool2d, GlobalAvgPool2d, GlobalMaxPool2d, LPPool2d,
                    MaxPool2d)
 
 __all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "GlobalAvgPool2d", "GlobalMaxPool2d", "LPPool2d",
-           "MaxPool2d", "Concat", "Conv2d", "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "Flatten",
+           "MaxPool2d", "BatchNorm1d", "BatchNorm2d", "LocalContrastNorm", "LocalResponseNorm",
+           "DepthwiseConv2d", "SeparableConv2d", "Concat", "Conv2d", "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "Flatten",
            "Highway", "Identity", "Linear", "Module", "Parameter", "ReLU", "Residual",
            "Sequential", "Sigmoid", "Tanh", "manual_seed"]

@@ -30,6 +30,9 @@ class Module:
 
     # ------------------------------------------------------------------ attributes by kind
     def __setattr__(self, name, value):
+        if name in self._buffers and isinstance(value, np.ndarray):
+            self._buffers[name] = value  # e.g. `self.num_batches_tracked += 1`
+            return
         for table in (self._parameters, self._buffers, self._modules):
             table.pop(name, None)
         if isinstance(value, Parameter):
