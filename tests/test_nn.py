@@ -40,11 +40,9 @@ def _loss_and_grads(net, x, target):
     return loss, gx, {name: p.grad.copy() for name, p in net.named_parameters()}
 
 
-def test_whole_network_finite_differences(rng):
+def _finite_difference_check(net, x, target, rng, per_parameter, input_indices):
     """A few entries of every parameter and of the input, compared together: the tolerance is
     relative to the network's largest gradient, as rounding in the loss sets the floor."""
-    net = _network(rng)
-    x, target = _data(rng)
     _, gx, grads = _loss_and_grads(net, x, target)
     criterion = nn.CrossEntropyLoss()
     h = 1e-5
@@ -61,17 +59,23 @@ def test_whole_network_finite_differences(rng):
     analytic, numeric = [], []
     for name, param in net.named_parameters():
         flat = param.data.reshape(-1)
-        for index in rng.choice(flat.size, size=min(4, flat.size), replace=False):
+        for index in rng.choice(flat.size, size=min(per_parameter, flat.size), replace=False):
             analytic.append(grads[name].reshape(-1)[index])
             numeric.append(central_difference(flat, index))
-    for index in [(0, 0, 0, 0), (1, 2, 3, 1), (0, 1, 2, 2)]:
+    for index in input_indices:
         analytic.append(gx[index])
         numeric.append(central_difference(x, index))
     assert_close(np.array(analytic), np.array(numeric), dtype=np.float64, kind="fd")
 
 
-def _torch_twin(torch, net):
-    """The same network in PyTorch, weights copied through state_dict (PyTorch's key names)."""
+def test_whole_network_finite_differences(rng):
+    x, target = _data(rng)
+    _finite_difference_check(_network(rng), x, target, rng, 4,
+                             [(0, 0, 0, 0), (1, 2, 3, 1), (0, 1, 2, 2)])
+
+
+def _torch_blocks(torch):
+    """PyTorch versions of faltung.nn's Residual (identity shortcut), Concat and Highway."""
     tnn = torch.nn
 
     class Residual(tnn.Module):
@@ -92,21 +96,29 @@ def _torch_twin(torch, net):
             return torch.cat([b(x) for b in self.children()], 1)
 
     class Highway(tnn.Module):
-        def __init__(self, features):
+        def __init__(self, features, activation):
             super().__init__()
-            self.transform = tnn.Sequential(tnn.Linear(features, features), tnn.Tanh())
+            self.transform = tnn.Sequential(tnn.Linear(features, features), activation)
             self.gate = tnn.Linear(features, features)
 
         def forward(self, x):
             t = torch.sigmoid(self.gate(x))
             return t * self.transform(x) + (1 - t) * x
 
+    return Residual, Concat, Highway
+
+
+def _torch_twin(torch, net):
+    """The same network in PyTorch, weights copied through state_dict (PyTorch's key names)."""
+    tnn = torch.nn
+    Residual, Concat, Highway = _torch_blocks(torch)
+
     twin = tnn.Sequential(
         tnn.Conv2d(3, 4, 3, padding=1), tnn.Tanh(),
         Residual(tnn.Sequential(tnn.Conv2d(4, 4, 3, padding=1), tnn.ReLU())),
         Concat(tnn.Conv2d(4, 2, 1),
                tnn.Sequential(tnn.ConvTranspose2d(4, 3, 3, padding=1), tnn.Sigmoid())),
-        tnn.Flatten(), tnn.Linear(80, 6), Highway(6), tnn.Dropout(0.5), tnn.Linear(6, 5),
+        tnn.Flatten(), tnn.Linear(80, 6), Highway(6, tnn.Tanh()), tnn.Dropout(0.5), tnn.Linear(6, 5),
     ).double().eval()
     assert list(twin.state_dict()) == list(net.state_dict())
     twin.load_state_dict({k: torch.from_numpy(v) for k, v in net.state_dict().items()})
@@ -278,60 +290,13 @@ def _every_layer(rng):
 def test_every_layer_finite_differences(rng):
     net = _every_layer(rng)
     x, target = rng.standard_normal((4, 3, 8, 8)), np.array([1, 4, 0, 2])
-    criterion = nn.CrossEntropyLoss()
-    _, gx, grads = _loss_and_grads(net, x, target)
-    h = 1e-5
-
-    def central_difference(array, index):
-        keep = array[index]
-        array[index] = keep + h
-        up = float(criterion(net(x), target))
-        array[index] = keep - h
-        down = float(criterion(net(x), target))
-        array[index] = keep
-        return (up - down) / (2 * h)
-
-    analytic, numeric = [], []
-    for name, param in net.named_parameters():
-        flat = param.data.reshape(-1)
-        for index in rng.choice(flat.size, size=min(3, flat.size), replace=False):
-            analytic.append(grads[name].reshape(-1)[index])
-            numeric.append(central_difference(flat, index))
-    for index in [(0, 0, 0, 0), (1, 2, 3, 1), (3, 1, 7, 7), (2, 0, 4, 5)]:
-        analytic.append(gx[index])
-        numeric.append(central_difference(x, index))
-    assert_close(np.array(analytic), np.array(numeric), dtype=np.float64, kind="fd")
+    _finite_difference_check(net, x, target, rng, 3,
+                             [(0, 0, 0, 0), (1, 2, 3, 1), (3, 1, 7, 7), (2, 0, 4, 5)])
 
 
 def _torch_every_layer(torch, net):
     tnn, F = torch.nn, torch.nn.functional
-
-    class Residual(tnn.Module):
-        def __init__(self, body):
-            super().__init__()
-            self.body = body
-
-        def forward(self, x):
-            return self.body(x) + x
-
-    class Concat(tnn.Module):
-        def __init__(self, *branches):
-            super().__init__()
-            for i, b in enumerate(branches):
-                self.add_module(str(i), b)
-
-        def forward(self, x):
-            return torch.cat([b(x) for b in self.children()], 1)
-
-    class Highway(tnn.Module):
-        def __init__(self, features):
-            super().__init__()
-            self.transform = tnn.Sequential(tnn.Linear(features, features), tnn.ReLU())
-            self.gate = tnn.Linear(features, features)
-
-        def forward(self, x):
-            t = torch.sigmoid(self.gate(x))
-            return t * self.transform(x) + (1 - t) * x
+    Residual, Concat, Highway = _torch_blocks(torch)
 
     class Separable(tnn.Module):
         def __init__(self, c, o, m):
@@ -362,7 +327,7 @@ def _torch_every_layer(torch, net):
         Concat(tnn.AvgPool2d(2), tnn.LPPool2d(2, 2), tnn.AdaptiveAvgPool2d(2)),
         tnn.ConvTranspose2d(24, 4, 2, stride=2),
         Concat(tnn.AdaptiveAvgPool2d(1), GlobalMax()), tnn.Flatten(), tnn.Linear(8, 6),
-        tnn.BatchNorm1d(6), tnn.Sigmoid(), Highway(6), tnn.Dropout(0.5), tnn.Linear(6, 5),
+        tnn.BatchNorm1d(6), tnn.Sigmoid(), Highway(6, tnn.ReLU()), tnn.Dropout(0.5), tnn.Linear(6, 5),
     ).double().train()
     twin[17].eval()
     assert list(twin.state_dict()) == list(net.state_dict())

@@ -61,9 +61,7 @@ class _ConvBase(Module):
         gx, gw, gb = type(self).backward_fn(
             grad_out, x, self.weight.data, **self.geometry,
             needs_input_grad=(bool(input_grad), True, self.bias is not None))
-        self.accumulate(self.weight, gw)
-        if self.bias is not None:
-            self.accumulate(self.bias, gb)
+        self.accumulate_weight_and_bias(gw, gb)
         return gx
 
     def describe(self) -> str:

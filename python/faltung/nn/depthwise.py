@@ -41,9 +41,7 @@ class DepthwiseConv2d(Module):
         gx, gw, gb = F.depthwise_conv2d_backward(
             grad_out, x, self.weight.data, **self.geometry,
             needs_input_grad=(input_grad, True, self.bias is not None))
-        self.accumulate(self.weight, gw)
-        if self.bias is not None:
-            self.accumulate(self.bias, gb)
+        self.accumulate_weight_and_bias(gw, gb)
         return gx
 
     def describe(self) -> str:

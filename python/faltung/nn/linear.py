@@ -34,9 +34,7 @@ class Linear(Module):
         (x,) = self.saved()
         gx, gw, gb = F.linear_backward(grad_out, x, self.weight.data,
                                        needs_input_grad=(input_grad, True, self.bias is not None))
-        self.accumulate(self.weight, gw)
-        if self.bias is not None:
-            self.accumulate(self.bias, gb)
+        self.accumulate_weight_and_bias(gw, gb)
         return gx
 
     def describe(self) -> str:

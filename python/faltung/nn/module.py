@@ -83,6 +83,12 @@ class Module:
         else:
             param.grad += grad
 
+    def accumulate_weight_and_bias(self, grad_weight, grad_bias) -> None:
+        """For layers with `weight` and an optional `bias` parameter."""
+        self.accumulate(self.weight, grad_weight)
+        if self.bias is not None:
+            self.accumulate(self.bias, grad_bias)
+
     def describe(self) -> str:
         return type(self).__name__
 
