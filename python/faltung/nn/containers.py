@@ -14,10 +14,10 @@ from .module import Module
 
 
 def run_child(name: str, child: Module, method: str, *args):
-    """child.forward(x) / child.backward(g, input_grad), a ValueError/TypeError re-raised (same
-    type) with "name (Kind): " in front of its message."""
+    """child(x) (forward, observed: nn.module.observe) / child.backward(g, input_grad), a
+    ValueError/TypeError re-raised (same type) with "name (Kind): " in front of its message."""
     try:
-        return getattr(child, method)(*args)
+        return (child if method == "forward" else getattr(child, method))(*args)
     except (ValueError, TypeError) as error:
         base = TypeError if isinstance(error, TypeError) else ValueError
         raise base(f"{name} ({type(child).__name__}): {error}") from error

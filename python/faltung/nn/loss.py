@@ -15,9 +15,6 @@ class CrossEntropyLoss(Module):
             raise ValueError(f"reduction: expected one of {REDUCTIONS}, got {reduction!r}")
         self.reduction = reduction
 
-    def __call__(self, logits, target):
-        return self.forward(logits, target)
-
     def forward(self, logits, target):
         loss = F.cross_entropy(logits, target, self.reduction)
         self.save_for_backward(logits, target)

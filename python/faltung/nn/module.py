@@ -12,12 +12,28 @@ weights move between the two libraries.
 """
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 
 import numpy as np
 
 from .._validation import FLOAT_DTYPES
 from .parameter import Parameter
+
+
+_observers: list = []  # callbacks(module, inputs, output) of every module call (observe())
+
+
+@contextlib.contextmanager
+def observe(callback):
+    """While active, callback(module, inputs, output) runs after every module call made
+    through `module(x)` (containers call their children that way): faltung.analysis records
+    the layers a network runs, in the order they run, with their input and output shapes."""
+    _observers.append(callback)
+    try:
+        yield
+    finally:
+        _observers.remove(callback)
 
 
 class Module:
@@ -61,8 +77,11 @@ class Module:
     def backward(self, grad_out, input_grad: bool = True):
         raise NotImplementedError(f"{type(self).__name__}.backward")
 
-    def __call__(self, x):
-        return self.forward(x)
+    def __call__(self, *inputs):
+        output = self.forward(*inputs)
+        for callback in _observers:
+            callback(self, inputs, output)
+        return output
 
     def save_for_backward(self, *values) -> None:
         self._saved = values
