@@ -5,6 +5,8 @@
     faltung train {mlp,lenet5} [--epochs N] [--batch-size B] [--lr X] [--optimizer adam|sgd]
                   [--max-shift S] [--seed S] [--threads N] [--data DIR] [--download]
                   [--checkpoint FILE] [--json FILE] [--compare-torch STEPS] [--limit N]
+    faltung summary NAME [--input C H W] [--json FILE]
+    faltung models
     faltung info
     faltung --version
 """
@@ -44,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="faltung", description="faltung: compiled convolution kernels. "
         "`faltung bench` times them against PyTorch and NumPy.")
     parser.add_argument("--version", action="version", version=f"faltung {faltung.__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="{bench,train,info}")
+    commands = parser.add_subparsers(dest="command",
+                                     metavar="{bench,train,summary,models,info}")
     bench = commands.add_parser(
         "bench", help="time GEMM and conv2d against PyTorch and NumPy",
         description="Time faltung's GEMM and conv2d (forward, input gradient, weight gradient) "
@@ -65,6 +68,18 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--backend", choices=("cpp", "numba"),
                        help="faltung backend to time (default: faltung's own choice)")
     _add_train_parser(commands)
+    summary = commands.add_parser(
+        "summary", help="layers, parameters, MACs, memory and receptive field of a model",
+        description="One row per layer (output shape, parameters, MACs, other element "
+        "operations, activation memory, receptive field) and the totals, for batch 1. MACs "
+        "count convolutions, linear layers and attention; FLOPs = 2 x MACs.")
+    summary.add_argument("name", help="a model name (faltung models lists them)")
+    summary.add_argument("--input", type=_positive_int, nargs="+", metavar="SIZE",
+                         help="input shape without the batch, e.g. 3 224 224 (default: the "
+                         "model's standard input)")
+    summary.add_argument("--json", type=argparse.FileType("w"), metavar="FILE",
+                         help="also write the rows and totals as JSON")
+    commands.add_parser("models", help="list the models with their standard inputs")
     commands.add_parser("info", help="version, backends, GEMM kernel, threads, CPU")
     return parser
 
@@ -152,6 +167,33 @@ def _bench(args, parser) -> int:
     return 0 if all_right else 1
 
 
+def _summary(args, parser) -> int:
+    from . import analysis, models
+    from .bench.report import write_json
+    try:
+        entry = models.entry(args.name)
+    except ValueError as exc:
+        parser.error(str(exc))
+    shape = tuple(args.input) if args.input else entry.input_shape
+    try:
+        result = analysis.summary(entry.builder(), shape, name=args.name)
+    except (ValueError, TypeError) as exc:
+        parser.error(f"--input {' '.join(map(str, shape))}: {exc}")
+    print(analysis.format_summary(result))
+    if args.json:
+        write_json(args.json, result.to_dict())
+        args.json.close()
+    return 0
+
+
+def _models() -> int:
+    from . import models
+    for name in models.list():
+        entry = models.entry(name)
+        print(f"{name:<22} {'x'.join(map(str, entry.input_shape)):<12} {entry.summary}")
+    return 0
+
+
 def _info() -> int:
     from .bench.suite import system_info
     info = system_info()
@@ -177,6 +219,10 @@ def main(argv=None) -> int:
             return _bench(args, parser)
         if args.command == "train":
             return _train(args)
+        if args.command == "summary":
+            return _summary(args, parser)
+        if args.command == "models":
+            return _models()
         if args.command == "info":
             return _info()
     except KeyboardInterrupt:
