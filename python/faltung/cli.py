@@ -6,6 +6,7 @@
                   [--max-shift S] [--seed S] [--threads N] [--data DIR] [--download]
                   [--checkpoint FILE] [--json FILE] [--compare-torch STEPS] [--limit N]
     faltung summary NAME [--input C H W] [--json FILE]
+    faltung savings [--quick] [--only KEY ...] [--json FILE]
     faltung models
     faltung info
     faltung --version
@@ -47,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         "`faltung bench` times them against PyTorch and NumPy.")
     parser.add_argument("--version", action="version", version=f"faltung {faltung.__version__}")
     commands = parser.add_subparsers(dest="command",
-                                     metavar="{bench,train,summary,models,info}")
+                                     metavar="{bench,train,summary,savings,models,info}")
     bench = commands.add_parser(
         "bench", help="time GEMM and conv2d against PyTorch and NumPy",
         description="Time faltung's GEMM and conv2d (forward, input gradient, weight gradient) "
@@ -79,6 +80,19 @@ def build_parser() -> argparse.ArgumentParser:
                          "model's standard input)")
     summary.add_argument("--json", type=argparse.FileType("w"), metavar="FILE",
                          help="also write the rows and totals as JSON")
+    from .analysis.savings import REPORTS
+    savings = commands.add_parser(
+        "savings", help="the lecture's parameter-savings arguments, counted and timed",
+        description="Each of the lecture's savings arguments (fully connected vs local vs "
+        "convolutional, stacked 3x3 vs large filters, depthwise-separable vs standard, 1x1 "
+        "reductions, ResNet blocks) with its exact parameter and MAC counts and the measured "
+        "forward and backward time of faltung's kernels side by side.")
+    savings.add_argument("--quick", action="store_true",
+                         help="batch 1 and few timing rounds (seconds instead of minutes)")
+    savings.add_argument("--only", nargs="+", choices=sorted(REPORTS), metavar="KEY",
+                         help=f"run only these reports: {', '.join(sorted(REPORTS))}")
+    savings.add_argument("--json", type=argparse.FileType("w"), metavar="FILE",
+                         help="also write the reports as JSON")
     commands.add_parser("models", help="list the models with their standard inputs")
     commands.add_parser("info", help="version, backends, GEMM kernel, threads, CPU")
     return parser
@@ -186,6 +200,19 @@ def _summary(args, parser) -> int:
     return 0
 
 
+def _savings(args) -> int:
+    from .analysis import savings
+    from .bench.report import write_json
+    reports = []
+    for report in savings.run(quick=args.quick, only=args.only):
+        print(savings.format_report(report) + "\n", flush=True)
+        reports.append(report.to_dict())
+    if args.json:
+        write_json(args.json, {"threads": faltung.get_num_threads(), "reports": reports})
+        args.json.close()
+    return 0
+
+
 def _models() -> int:
     from . import models
     for name in models.list():
@@ -221,6 +248,8 @@ def main(argv=None) -> int:
             return _train(args)
         if args.command == "summary":
             return _summary(args, parser)
+        if args.command == "savings":
+            return _savings(args)
         if args.command == "models":
             return _models()
         if args.command == "info":

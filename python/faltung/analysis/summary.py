@@ -54,13 +54,16 @@ class Summary:
     macs: int = 0
     other_ops: int = 0
     activation_bytes: int = 0
+    rf: int | None = None  # the receptive field of the network's output (None: every position)
+    jump: float | None = None
 
     @property
     def flops(self) -> int:
         return 2 * self.macs
 
     def to_dict(self) -> dict:
-        return {"model": self.model, "input_shape": list(self.input_shape),
+        return {"model": self.model, "input_shape": list(self.input_shape), "rf": self.rf,
+                "jump": self.jump,
                 "params": self.params, "macs": self.macs, "flops": self.flops,
                 "flops_rule": "FLOPs = 2 x MACs", "other_ops": self.other_ops,
                 "activation_bytes": self.activation_bytes,
@@ -138,7 +141,7 @@ def summary(model: nn.Module, input_shape, *, name: str = "", dtype=np.float32,
     recorder = _Recorder(model, input_shape[-1] if len(input_shape) == 3 else None)
     try:
         with observe(recorder):
-            model(x)
+            y = model(x)
     finally:
         model.train(was_training)
     result = Summary(name or type(model).__name__, input_shape, recorder.rows)
@@ -147,4 +150,5 @@ def summary(model: nn.Module, input_shape, *, name: str = "", dtype=np.float32,
     result.macs = sum(row.macs for row in recorder.rows)
     result.other_ops = sum(row.other_ops for row in recorder.rows)
     result.activation_bytes = sum(row.activation_bytes for row in recorder.rows)
+    result.rf, result.jump = recorder.field_of(y)
     return result
