@@ -104,3 +104,24 @@ def test_table_and_cli_json(tmp_path, capsys):
 def test_bad_input_shape_is_a_clear_error():
     with pytest.raises(ValueError, match=r"input_shape: expected positive sizes"):
         analysis.summary(models.build("mlp"), (0,))
+
+
+def test_zoo_rows_table_and_plot(tmp_path):
+    from faltung.analysis import zoo
+    rows = zoo.zoo(["lenet5", "mlp"], timer=zoo.TimerConfig(warmup=1, min_rounds=1,
+                                                             max_rounds=1, budget_s=0))
+    assert [(r.model, r.params, r.macs) for r in rows] == [("lenet5", 61706, 416520),
+                                                           ("mlp", 84060, 83900)]
+    assert all(r.forward_ms > 0 and r.backward_ms > 0 for r in rows)
+    assert "lenet5" in zoo.format_zoo(rows)
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "zoo.png"
+    zoo.plot_zoo(rows, path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_models_cli_flags(capsys):
+    from faltung.cli import main
+    with pytest.raises(SystemExit):
+        main(["models", "--plot", "x.png"])
+    assert "--plot and --json need --measure" in capsys.readouterr().err

@@ -7,7 +7,7 @@
                   [--checkpoint FILE] [--json FILE] [--compare-torch STEPS] [--limit N]
     faltung summary NAME [--input C H W] [--json FILE]
     faltung savings [--quick] [--only KEY ...] [--json FILE]
-    faltung models
+    faltung models [--measure [--input-scale S] [--plot FILE] [--json FILE]]
     faltung info
     faltung --version
 """
@@ -93,7 +93,18 @@ def build_parser() -> argparse.ArgumentParser:
                          help=f"run only these reports: {', '.join(sorted(REPORTS))}")
     savings.add_argument("--json", type=argparse.FileType("w"), metavar="FILE",
                          help="also write the reports as JSON")
-    commands.add_parser("models", help="list the models with their standard inputs")
+    listing = commands.add_parser(
+        "models", help="list the models; with --measure: parameters, MACs, measured time",
+        description="List the models with their standard inputs. With --measure, count every "
+        "model's parameters and MACs and time one forward and one backward pass (batch 1), "
+        "optionally plotted (needs matplotlib).")
+    listing.add_argument("--measure", action="store_true")
+    listing.add_argument("--input-scale", type=_positive_float, default=1.0, metavar="S",
+                         help="time at S x the standard image size (counts stay at 1.0)")
+    listing.add_argument("--plot", metavar="FILE.png",
+                         help="parameters vs MACs vs time as a PNG (with --measure)")
+    listing.add_argument("--json", type=argparse.FileType("w"), metavar="FILE",
+                         help="the measured rows as JSON (with --measure)")
     commands.add_parser("info", help="version, backends, GEMM kernel, threads, CPU")
     return parser
 
@@ -213,11 +224,44 @@ def _savings(args) -> int:
     return 0
 
 
-def _models() -> int:
+def _models(args, parser) -> int:
     from . import models
+    if args.measure:
+        return _measure_models(args, parser)
+    if args.plot or args.json:
+        parser.error("--plot and --json need --measure")
     for name in models.list():
         entry = models.entry(name)
         print(f"{name:<22} {'x'.join(map(str, entry.input_shape)):<12} {entry.summary}")
+    return 0
+
+
+def _measure_models(args, parser) -> int:
+    from tqdm import tqdm
+
+    from .analysis import zoo
+    from .bench.report import write_json
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            parser.error("--plot needs matplotlib (pip install matplotlib)")
+    from . import models
+    with tqdm(total=len(models.list()), file=sys.stderr,
+              leave=False, unit="model") as bar:
+        def progress(name):
+            bar.set_postfix_str(name)
+            bar.update()
+        rows = zoo.zoo(input_scale=args.input_scale, progress=progress)
+    print(zoo.format_zoo(rows))
+    print(f"(batch 1, {faltung.get_num_threads()} threads; GMAC/s at the timed input)")
+    if args.plot:
+        zoo.plot_zoo(rows, args.plot)
+        print(f"plot: {args.plot}")
+    if args.json:
+        write_json(args.json, {"threads": faltung.get_num_threads(),
+                               "rows": [row.to_dict() for row in rows]})
+        args.json.close()
     return 0
 
 
@@ -251,7 +295,7 @@ def main(argv=None) -> int:
         if args.command == "savings":
             return _savings(args)
         if args.command == "models":
-            return _models()
+            return _models(args, parser)
         if args.command == "info":
             return _info()
     except KeyboardInterrupt:
