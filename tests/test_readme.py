@@ -10,7 +10,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 @pytest.mark.skipif(not README.is_file(), reason="README.md is not beside tests/")
-def test_readme_examples_run(capsys):
+def test_readme_examples_run(capsys, restore_threads):
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
     assert blocks, "no Python examples found in README.md"
     namespace: dict = {}
