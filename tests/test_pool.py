@@ -45,6 +45,7 @@ MAX_GRID = {
     "ceil_odd": Case((1, 1, 7, 9), 2, 2, 0, 1, True),
     "dilation2_pad2": Case((1, 2, 11, 10), 3, 1, 2, 2),
     "dilation3_stride2": Case((1, 1, 13, 12), 2, 2, 1, 3),
+    "dilation2_pad1_stride2_ceil": Case((1, 2, 12, 11), 3, 2, 1, 2, True),
     "rect_kernel_stride": Case((1, 2, 9, 12), (2, 3), (1, 2), (1, 0)),
     "kernel_3x1_prime": Case((1, 2, 13, 3), (3, 1), 1, (1, 0)),
     "asym_four_sides": Case((1, 1, 8, 9), 3, 2, (0, 1, 1, 0)),
