@@ -32,12 +32,12 @@ void max_window(T* y, int64_t* index, const T* plane, const AxisWindow& rw, cons
   if (index) *index = arg;
 }
 
-// Output columns [c, c + n) of one output row, all with complete windows; stride S and kernel
+// Values and indices of output columns [c, c + n) of one output row, all with complete windows; stride S and kernel
 // width KW are compile-time constants where not 0. m keeps the running maximum per column and t
 // the winner's flat offset in the plane relative to the column's window origin c*sw - pad_left
 // (int32: planes up to 2^31 cells take this path). With KW known, each input row updates m once
 // (the KW taps unrolled in registers); otherwise every tap sweeps the columns.
-template <class T, int64_t S, int64_t KW, bool kIndices>
+template <class T, int64_t S, int64_t KW>
 void max_interior(T* y, int64_t* index, const T* plane, const AxisWindow& rw, int64_t c,
                   int64_t n, const Pool2dParams& p) {
   const int64_t sw = S ? S : p.stride_w, kw = KW ? KW : p.kernel_w, dw = p.dilation_w;
@@ -59,10 +59,10 @@ void max_interior(T* y, int64_t* index, const T* plane, const AxisWindow& rw, in
           const T v = row[j * sw + kj * dw];
           const bool take = v > mj || v != v;
           mj = take ? v : mj;
-          if (kIndices) tj = take ? row_offset + static_cast<int32_t>(kj * dw) : tj;
+          tj = take ? row_offset + static_cast<int32_t>(kj * dw) : tj;
         }
         m[j] = mj;
-        if (kIndices) t[j] = tj;
+        t[j] = tj;
       }
     } else {
       for (int64_t kj = 0; kj < kw; ++kj) {
@@ -72,20 +72,50 @@ void max_interior(T* y, int64_t* index, const T* plane, const AxisWindow& rw, in
           const T v = src[j * sw];
           const bool take = v > m[j] || v != v;
           m[j] = take ? v : m[j];
-          if (kIndices) t[j] = take ? offset : t[j];
+          t[j] = take ? offset : t[j];
         }
       }
     }
   }
   for (int64_t j = 0; j < n; ++j) y[j] = m[j];
-  if (kIndices)
-    for (int64_t j = 0; j < n; ++j) index[j] = t[j] + (c + j) * sw - p.pad_left;
+  for (int64_t j = 0; j < n; ++j) index[j] = t[j] + (c + j) * sw - p.pad_left;
+}
+
+// a, unless b is greater or NaN: a NaN, once met, stays (PyTorch's scan keeps the last NaN).
+template <class T>
+inline T max_nan(T a, T b) {
+  return (b > a || b != b) ? b : a;
+}
+
+// Values only (no indices), separable: the window rows reduce into one buffer row, then each
+// output reduces its kernel_w taps along it. The order of the comparisons differs from the
+// scan above, which changes nothing for values (a NaN anywhere still gives NaN).
+template <class T, int64_t S, int64_t KW>
+void max_interior_values(T* y, const T* plane, const AxisWindow& rw, int64_t c, int64_t n,
+                         const Pool2dParams& p) {
+  const int64_t sw = S ? S : p.stride_w, kw = KW ? KW : p.kernel_w, dw = p.dilation_w;
+  const int64_t width = pool_detail::chunk_width(p, n);
+  const T* origin = plane + c * sw - p.pad_left;
+  T v[pool_detail::kRowBuf];
+  const T* first = origin + rw.lo * p.in_w;
+  for (int64_t i = 0; i < width; ++i) v[i] = first[i];
+  for (int64_t ih = rw.lo + p.dilation_h; ih < rw.hi; ih += p.dilation_h) {
+    const T* row = origin + ih * p.in_w;
+    for (int64_t i = 0; i < width; ++i) v[i] = max_nan(v[i], row[i]);
+  }
+  for (int64_t j = 0; j < n; ++j) {
+    T m = v[j * sw];
+    for (int64_t kj = 1; kj < kw; ++kj) m = max_nan(m, v[j * sw + kj * dw]);
+    y[j] = m;
+  }
 }
 
 template <class T, int64_t S, int64_t KW, bool kIndices>
 void max_forward(T* y, int64_t* indices, const T* x, const Pool2dParams& p) {
   const Windows win(p);
-  const bool vector_path = p.in_pixels() < (int64_t{1} << 31);
+  // indices: offsets are int32 within a plane; values: the separable buffer must hold a chunk
+  const int64_t chunk = kIndices ? (p.in_pixels() < (int64_t{1} << 31) ? kChunk : 0)
+                                 : pool_detail::separable_chunk(p);
 #pragma omp parallel for num_threads(num_threads()) schedule(static)
   for (int64_t plane = 0; plane < p.planes(); ++plane) {
     const T* src = x + plane * p.in_pixels();
@@ -94,13 +124,14 @@ void max_forward(T* y, int64_t* indices, const T* x, const Pool2dParams& p) {
       T* yr = y + o;
       int64_t* ir = kIndices ? indices + o : nullptr;
       const AxisWindow& rw = win.rows[oh];
-      const int64_t begin = vector_path ? win.interior_begin : p.out_w;
-      const int64_t end = vector_path ? win.interior_end : p.out_w;
+      const int64_t begin = chunk ? win.interior_begin : p.out_w;
+      const int64_t end = chunk ? win.interior_end : p.out_w;
       for (int64_t ow = 0; ow < begin; ++ow)
         max_window(yr + ow, kIndices ? ir + ow : nullptr, src, rw, win.cols[ow], p);
-      for (int64_t c = begin; c < end; c += kChunk) {
-        const int64_t n = std::min(kChunk, end - c);
-        max_interior<T, S, KW, kIndices>(yr + c, kIndices ? ir + c : nullptr, src, rw, c, n, p);
+      for (int64_t c = begin; c < end; c += chunk) {
+        const int64_t n = std::min(chunk, end - c);
+        if constexpr (kIndices) max_interior<T, S, KW>(yr + c, ir + c, src, rw, c, n, p);
+        else max_interior_values<T, S, KW>(yr + c, src, rw, c, n, p);
       }
       for (int64_t ow = end; ow < p.out_w; ++ow)
         max_window(yr + ow, kIndices ? ir + ow : nullptr, src, rw, win.cols[ow], p);
@@ -108,20 +139,14 @@ void max_forward(T* y, int64_t* indices, const T* x, const Pool2dParams& p) {
   }
 }
 
-template <class T, int64_t S, bool kIndices>
-void max_forward_kw(T* y, int64_t* indices, const T* x, const Pool2dParams& p) {
-  if (p.kernel_w == 2) max_forward<T, S, 2, kIndices>(y, indices, x, p);
-  else if (p.kernel_w == 3) max_forward<T, S, 3, kIndices>(y, indices, x, p);
-  else max_forward<T, S, 0, kIndices>(y, indices, x, p);
-}
-
 }  // namespace
 
 template <class T>
 void max_pool2d_forward(T* y, int64_t* indices, const T* x, const Pool2dParams& p) {
-  pool_detail::with_column_stride(p.stride_w, [&](auto s) {
-    if (indices) max_forward_kw<T, decltype(s)::value, true>(y, indices, x, p);
-    else max_forward_kw<T, decltype(s)::value, false>(y, nullptr, x, p);
+  pool_detail::with_column_shape(p, [&](auto s, auto kw) {
+    constexpr int64_t S = decltype(s)::value, KW = decltype(kw)::value;
+    if (indices) max_forward<T, S, KW, true>(y, indices, x, p);
+    else max_forward<T, S, KW, false>(y, nullptr, x, p);
   });
 }
 
