@@ -173,6 +173,20 @@ def test_max_pool_backward_overlap_accumulates(backend, dtype):
     assert_close(gx, expected, dtype=dtype, kind="exact")
 
 
+@pytest.mark.parametrize("shape,kernel", [((2, 2, 6, 8), 2), ((1, 2, 9, 9), 3)])
+def test_max_pool_backward_any_indices(backend, dtype, rng, shape, kernel):
+    """Indices that name cells outside their own window (not what max_pool2d returns, but valid
+    positions in the plane) still mean "add the gradient there", also where the windows tile
+    the plane and the kernel writes bands densely."""
+    x = random_array(rng, shape, dtype)
+    out = (shape[2] // kernel, shape[3] // kernel)
+    idx = rng.integers(0, shape[2] * shape[3], (*shape[:2], *out))
+    gy = random_array(rng, idx.shape, dtype)
+    gx = faltung.max_pool2d_backward(gy, x, idx, kernel)
+    assert_close(gx, ref.max_pool2d_backward(gy, x.shape, idx), dtype=dtype,
+                 scale=ref.max_pool2d_backward(np.abs(gy), x.shape, idx))
+
+
 FD_MAX = {   # small shapes: one loss evaluation per input entry and direction
     "k3s2_pad1_odd": Case((1, 2, 5, 7), 3, 2, 1),
     "alexnet_overlap_3x3s2": Case((1, 1, 7, 7), 3, 2),

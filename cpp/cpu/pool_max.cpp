@@ -3,7 +3,10 @@
 // Semantics are PyTorch's CPU kernel: padding cells never win (they are -inf), a NaN always
 // wins (so the last NaN of a window does), ties go to the first tap in row-major window order,
 // and a window of -inf reports its first real tap. Interior columns run a row-at-a-time loop
-// over the window's taps that the compiler vectorises; border columns take the scalar path.
+// over the window's taps that the compiler vectorises (values only: the separable path of
+// pool_common.hpp); border columns take the scalar path. Backward, plane by plane (planes are
+// independent: no atomics): tiling windows (2x2/2) store each gradient into a zeroed band of
+// rows; other windows zero the plane and add each gradient at its index (overlaps accumulate).
 #include <cmath>
 #include <limits>
 
@@ -32,8 +35,8 @@ void max_window(T* y, int64_t* index, const T* plane, const AxisWindow& rw, cons
   if (index) *index = arg;
 }
 
-// Values and indices of output columns [c, c + n) of one output row, all with complete windows; stride S and kernel
-// width KW are compile-time constants where not 0. m keeps the running maximum per column and t
+// Values and indices of output columns [c, c + n) of one output row, all with complete windows;
+// stride S and kernel width KW are compile-time constants where not 0. m keeps the running maximum per column and t
 // the winner's flat offset in the plane relative to the column's window origin c*sw - pad_left
 // (int32: planes up to 2^31 cells take this path). With KW known, each input row updates m once
 // (the KW taps unrolled in registers); otherwise every tap sweeps the columns.
@@ -150,9 +153,56 @@ void max_pool2d_forward(T* y, int64_t* indices, const T* x, const Pool2dParams& 
   });
 }
 
+namespace {
+
+// Scatter of one plane: grad_x = 0, then grad_x[index] += grad_y. Returns the indices outside
+// the plane (skipped).
 template <class T>
-int64_t max_pool2d_backward(T* grad_x, const T* grad_y, const int64_t* indices,
-                            const Pool2dParams& p) {
+int64_t scatter_plane(T* gx, const T* gy, const int64_t* idx, const Pool2dParams& p) {
+  const int64_t in_pixels = p.in_pixels();
+  std::fill(gx, gx + in_pixels, T(0));
+  int64_t bad = 0;
+  for (int64_t o = 0; o < p.out_pixels(); ++o) {
+    const int64_t i = idx[o];
+    if (static_cast<uint64_t>(i) < static_cast<uint64_t>(in_pixels)) gx[i] += gy[o];
+    else ++bad;
+  }
+  return bad;
+}
+
+// Windows that tile the plane (kernel == stride, no padding, dilation 1, no ceil_mode window cut
+// by the input's end: the usual 2x2/2): each input cell lies in at most one window, so each band
+// of kernel_h input rows is zeroed (in cache) and every gradient is stored, not added, at its
+// index. Returns false when some index
+// does not name a cell of its own window (the caller then scatters the plane, which is what such
+// indices mean).
+template <class T, int64_t KW>
+bool tiled_plane(T* gx, const T* gy, const int64_t* idx, const Pool2dParams& p) {
+  const int64_t w = p.in_w, kh = p.kernel_h, kw = KW ? KW : p.kernel_w;
+  for (int64_t oh = 0; oh < p.out_h; ++oh) {
+    T* band = gx + oh * kh * w;
+    std::fill(band, band + kh * w, T(0));
+    const int64_t* ir = idx + oh * p.out_w;
+    const T* g = gy + oh * p.out_w;
+    for (int64_t ow = 0; ow < p.out_w; ++ow) {
+      const int64_t offset = ir[ow] - (oh * kh * w + ow * kw);  // from the window's origin
+      bool inside = false;
+      for (int64_t ki = 0; ki < kh; ++ki)
+        inside |= static_cast<uint64_t>(offset - ki * w) < static_cast<uint64_t>(kw);
+      if (!inside) return false;
+      band[ow * kw + offset] = g[ow];
+    }
+  }
+  std::fill(gx + p.out_h * kh * w, gx + p.in_pixels(), T(0));  // rows no window covers
+  return true;
+}
+
+template <class T, int64_t KW>
+int64_t max_backward(T* grad_x, const T* grad_y, const int64_t* indices, const Pool2dParams& p) {
+  const bool tiled = p.kernel_h == p.stride_h && p.kernel_w == p.stride_w && p.pad_top == 0 &&
+                     p.pad_bottom == 0 && p.pad_left == 0 && p.pad_right == 0 &&
+                     p.dilation_h == 1 && p.dilation_w == 1 &&
+                     p.out_h * p.kernel_h <= p.in_h && p.out_w * p.kernel_w <= p.in_w;
   const int64_t in_pixels = p.in_pixels(), out_pixels = p.out_pixels();
   int64_t bad = 0;
 #pragma omp parallel for num_threads(num_threads()) schedule(static) reduction(+ : bad)
@@ -160,14 +210,19 @@ int64_t max_pool2d_backward(T* grad_x, const T* grad_y, const int64_t* indices,
     T* gx = grad_x + plane * in_pixels;
     const T* gy = grad_y + plane * out_pixels;
     const int64_t* idx = indices + plane * out_pixels;
-    std::fill(gx, gx + in_pixels, T(0));
-    for (int64_t o = 0; o < out_pixels; ++o) {
-      const int64_t i = idx[o];
-      if (static_cast<uint64_t>(i) < static_cast<uint64_t>(in_pixels)) gx[i] += gy[o];
-      else ++bad;
-    }
+    if (!tiled || !tiled_plane<T, KW>(gx, gy, idx, p)) bad += scatter_plane(gx, gy, idx, p);
   }
   return bad;
+}
+
+}  // namespace
+
+template <class T>
+int64_t max_pool2d_backward(T* grad_x, const T* grad_y, const int64_t* indices,
+                            const Pool2dParams& p) {
+  if (p.kernel_w == 2) return max_backward<T, 2>(grad_x, grad_y, indices, p);
+  if (p.kernel_w == 3) return max_backward<T, 3>(grad_x, grad_y, indices, p);
+  return max_backward<T, 0>(grad_x, grad_y, indices, p);
 }
 
 template void max_pool2d_forward<float>(float*, int64_t*, const float*, const Pool2dParams&);
