@@ -91,6 +91,14 @@ void avg_interior_backward(T* gx, const T* gy, const AxisWindow& rw, T div, int6
 template <class T, int64_t S, int64_t KW>
 void avg_forward(T* y, const T* x, const Pool2dParams& p) {
   const Windows win(p);
+  if (p.out_pixels() == 1 && win.rows[0].hi - win.rows[0].lo == p.in_h &&
+      win.cols[0].hi - win.cols[0].lo == p.in_w) {  // global pooling: one block sum per plane
+    const T div = static_cast<T>(divisor_of(win.rows[0], win.cols[0], p));
+#pragma omp parallel for num_threads(num_threads()) schedule(static)
+    for (int64_t plane = 0; plane < p.planes(); ++plane)
+      y[plane] = block_sum(x + plane * p.in_pixels(), p.in_pixels()) / div;
+    return;
+  }
   const int64_t chunk = pool_detail::separable_chunk(p);
   const int64_t begin = chunk ? win.interior_begin : p.out_w, end = chunk ? win.interior_end : p.out_w;
 #pragma omp parallel for num_threads(num_threads()) schedule(static)
