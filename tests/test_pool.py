@@ -55,6 +55,9 @@ MAX_GRID = {
     "row_longer_than_chunk": Case((1, 1, 3, 601), 2, 2),
     "row_longer_than_chunk_k3": Case((1, 1, 4, 530), 3, 1, 1),
     "whole_plane": Case((2, 2, 5, 7), (5, 7)),
+    "k2s2_odd_height": Case((1, 2, 7, 8), 2),
+    "k2s2_row_blocks": Case((1, 1, 9, 600), 2),
+    "k2s2_row_wider_than_buffer": Case((1, 1, 2, 4100), 2),
 }
 
 AVG_GRID = {
@@ -70,6 +73,9 @@ AVG_GRID = {
     "asym_four_sides": Case((1, 1, 8, 9), 3, 2, (0, 1, 1, 0)),
     "row_longer_than_chunk": Case((1, 1, 3, 601), 2, 2),
     "whole_plane": Case((2, 2, 5, 7), (5, 7)),
+    "k2s2_odd_height": Case((1, 2, 7, 8), 2),
+    "k2s2_row_blocks": Case((1, 1, 9, 600), 2),
+    "k2s2_row_wider_than_buffer": Case((1, 1, 2, 4100), 2),
 }
 # (count_include_pad, divisor_override)
 AVG_MODES = {"include_pad": (True, None), "real_cells": (False, None), "divisor5": (True, 5)}

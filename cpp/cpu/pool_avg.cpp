@@ -99,6 +99,12 @@ void avg_forward(T* y, const T* x, const Pool2dParams& p) {
       y[plane] = block_sum(x + plane * p.in_pixels(), p.in_pixels()) / div;
     return;
   }
+  if (pool_detail::tiles_rows(p)) {
+    const T div = static_cast<T>(divisor_of(win.rows[0], win.cols[0], p));
+    pool_detail::tiled_rows<T, KW>(y, x, p, [](T a, T b) { return a + b; },
+                                   [div](T s) { return s / div; });
+    return;
+  }
   const int64_t chunk = pool_detail::separable_chunk(p);
   const int64_t begin = chunk ? win.interior_begin : p.out_w, end = chunk ? win.interior_end : p.out_w;
 #pragma omp parallel for num_threads(num_threads()) schedule(static)

@@ -115,6 +115,10 @@ void max_interior_values(T* y, const T* plane, const AxisWindow& rw, int64_t c, 
 
 template <class T, int64_t S, int64_t KW, bool kIndices>
 void max_forward(T* y, int64_t* indices, const T* x, const Pool2dParams& p) {
+  if (!kIndices && pool_detail::tiles_rows(p)) {
+    pool_detail::tiled_rows<T, KW>(y, x, p, [](T a, T b) { return max_nan(a, b); }, [](T m) { return m; });
+    return;
+  }
   const Windows win(p);
   // indices: offsets are int32 within a plane; values: the separable buffer must hold a chunk
   const int64_t chunk = kIndices ? (p.in_pixels() < (int64_t{1} << 31) ? kChunk : 0)
