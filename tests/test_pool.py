@@ -76,6 +76,7 @@ AVG_GRID = {
     "k2s2_odd_height": Case((1, 2, 7, 8), 2),
     "k2s2_row_blocks": Case((1, 1, 9, 600), 2),
     "k2s2_row_wider_than_buffer": Case((1, 1, 2, 4100), 2),
+    "k3s1_pad1_wide_chunks": Case((1, 1, 4, 700), 3, 1, 1),
 }
 # (count_include_pad, divisor_override)
 AVG_MODES = {"include_pad": (True, None), "real_cells": (False, None), "divisor5": (True, 5)}
@@ -274,6 +275,19 @@ def test_avg_pool_adjoint(backend, rng, name, mode):
     lhs = lhs * g
     assert_close(rhs.sum(), lhs.sum(), dtype=np.float64, kind="scalar",
                  scale=np.abs(lhs).sum() + np.abs(rhs).sum())
+
+
+def test_avg_pool_wide_kernel_stride1(backend, dtype, rng):
+    """A 1x1200 window (wider than half the kernels' row buffer) at stride 1: moving averages."""
+    x = random_array(rng, (1, 2, 2, 1500), dtype)
+    y = faltung.avg_pool2d(x, (1, 1200), 1)
+    windows = np.lib.stride_tricks.sliding_window_view(x.astype(np.float64), 1200, axis=3)
+    assert_close(y, windows.mean(axis=-1), dtype=dtype, k=1200,
+                 scale=np.abs(windows).mean(axis=-1))
+    g = random_array(rng, y.shape, dtype)
+    gx = faltung.avg_pool2d_backward(g, x, (1, 1200), 1)
+    expected = np.apply_along_axis(lambda r: np.convolve(r, np.ones(1200)), 3, g.astype(np.float64))
+    assert_close(gx, expected / 1200, dtype=dtype, k=1200)
 
 
 @pytest.mark.parametrize("name", list(KERAS_GRID))

@@ -61,15 +61,25 @@ void avg_interior(T* y, const T* plane, const AxisWindow& rw, T div, int64_t c, 
 }
 
 // The reverse: each output's share grad_y / div spreads over its kernel_w cells of one buffer
-// row (a plain store when windows tile the row, kernel_w == stride), which then adds to every
-// window row of grad_x.
+// row (a plain store when windows tile the row, kernel_w == stride; a gather of the shares
+// covering each cell when stride is 1), which then adds to every window row of grad_x.
 template <class T, int64_t S, int64_t KW>
 void avg_interior_backward(T* gx, const T* gy, const AxisWindow& rw, T div, int64_t c, int64_t n,
                            const Pool2dParams& p) {
   const int64_t sw = S ? S : p.stride_w, kw = KW ? KW : p.kernel_w;
   const int64_t width = pool_detail::chunk_width(p, n);
   T e[pool_detail::kRowBuf];
-  if constexpr (KW != 0 && KW == S) {
+  if constexpr (S == 1) {  // gather form (no overlapping stores): e[i] = sum of g[i - kj]
+    T g[2 * pool_detail::kRowBuf + pool_detail::kChunk];  // n + 2 * (kernel_w - 1) shares
+    std::fill(g, g + kw - 1, T(0));
+    for (int64_t j = 0; j < n; ++j) g[kw - 1 + j] = gy[j] / div;
+    std::fill(g + kw - 1 + n, g + 2 * (kw - 1) + n, T(0));
+    for (int64_t i = 0; i < width; ++i) {
+      T sum = g[i + kw - 1];
+      for (int64_t kj = 1; kj < kw; ++kj) sum += g[i + kw - 1 - kj];
+      e[i] = sum;
+    }
+  } else if constexpr (KW != 0 && KW == S) {
     for (int64_t j = 0; j < n; ++j) {
       const T g = gy[j] / div;
       for (int64_t kj = 0; kj < KW; ++kj) e[j * S + kj] = g;
