@@ -18,6 +18,12 @@ int64_t divisor_of(const AxisWindow& rw, const AxisWindow& cw, const Pool2dParam
   return (rw.hi - rw.lo) * (cw.hi - cw.lo);
 }
 
+// One window, the whole plane: global pooling.
+bool covers_plane(const Windows& win, const Pool2dParams& p) {
+  return p.out_pixels() == 1 && win.rows[0].hi - win.rows[0].lo == p.in_h &&
+         win.cols[0].hi - win.cols[0].lo == p.in_w;
+}
+
 template <class T>
 T block_sum(const T* a, int64_t n) {
   T s[8] = {};
@@ -101,8 +107,7 @@ void avg_interior_backward(T* gx, const T* gy, const AxisWindow& rw, T div, int6
 template <class T, int64_t S, int64_t KW>
 void avg_forward(T* y, const T* x, const Pool2dParams& p) {
   const Windows win(p);
-  if (p.out_pixels() == 1 && win.rows[0].hi - win.rows[0].lo == p.in_h &&
-      win.cols[0].hi - win.cols[0].lo == p.in_w) {  // global pooling: one block sum per plane
+  if (covers_plane(win, p)) {  // global pooling: one block sum per plane
     const T div = static_cast<T>(divisor_of(win.rows[0], win.cols[0], p));
 #pragma omp parallel for num_threads(num_threads()) schedule(static)
     for (int64_t plane = 0; plane < p.planes(); ++plane)
@@ -139,9 +144,41 @@ void avg_forward(T* y, const T* x, const Pool2dParams& p) {
   }
 }
 
+// Backward of windows that tile whole rows (pool_detail::tiles_rows): every input cell takes
+// exactly one share, so each band's first row is written from the shares and copied to the
+// band's other rows; nothing is zeroed but the rows no window covers.
+template <class T, int64_t KW>
+void tiled_rows_backward_plane(T* gx, const T* gy, T div, const Pool2dParams& p) {
+  const int64_t w = p.in_w, kh = p.kernel_h, kw = KW ? KW : p.kernel_w;
+  for (int64_t oh = 0; oh < p.out_h; ++oh) {
+    T* first = gx + oh * kh * w;
+    const T* g = gy + oh * p.out_w;
+    for (int64_t j = 0; j < p.out_w; ++j) {
+      const T share = g[j] / div;
+      for (int64_t kj = 0; kj < kw; ++kj) first[j * kw + kj] = share;
+    }
+    for (int64_t ki = 1; ki < kh; ++ki) std::copy(first, first + w, first + ki * w);
+  }
+  std::fill(gx + p.out_h * kh * w, gx + p.in_pixels(), T(0));
+}
+
 template <class T, int64_t S, int64_t KW>
 void avg_backward(T* grad_x, const T* grad_y, const Pool2dParams& p) {
   const Windows win(p);
+  if (covers_plane(win, p)) {  // global pooling: each plane filled with its share
+    const T div = static_cast<T>(divisor_of(win.rows[0], win.cols[0], p));
+#pragma omp parallel for num_threads(num_threads()) schedule(static)
+    for (int64_t plane = 0; plane < p.planes(); ++plane)
+      std::fill(grad_x + plane * p.in_pixels(), grad_x + (plane + 1) * p.in_pixels(), grad_y[plane] / div);
+    return;
+  }
+  if (pool_detail::tiles_rows(p)) {
+    const T div = static_cast<T>(divisor_of(win.rows[0], win.cols[0], p));
+#pragma omp parallel for num_threads(num_threads()) schedule(static)
+    for (int64_t plane = 0; plane < p.planes(); ++plane)
+      tiled_rows_backward_plane<T, KW>(grad_x + plane * p.in_pixels(), grad_y + plane * p.out_pixels(), div, p);
+    return;
+  }
   const int64_t chunk = pool_detail::separable_chunk(p);
   const int64_t begin = chunk ? win.interior_begin : p.out_w, end = chunk ? win.interior_end : p.out_w;
 #pragma omp parallel for num_threads(num_threads()) schedule(static)

@@ -9,15 +9,17 @@ from .conv import (conv2d, conv2d_backward, conv_transpose2d, conv_transpose2d_b
                    convolve2d, convolve2d_backward)
 from .gemm import gemm
 from .machine import gemm_kernel_name, get_num_threads, peak_gflops, set_num_threads
-from .pool import (max_pool2d, max_pool2d_backward, avg_pool2d, avg_pool2d_backward, lp_pool2d, lp_pool2d_backward,
-                   adaptive_avg_pool2d, adaptive_avg_pool2d_backward, global_avg_pool2d,
-                   global_avg_pool2d_backward, global_max_pool2d, global_max_pool2d_backward)
+from .pool import (adaptive_avg_pool2d, adaptive_avg_pool2d_backward, avg_pool2d,
+                   avg_pool2d_backward, global_avg_pool2d, global_avg_pool2d_backward,
+                   global_max_pool2d, global_max_pool2d_backward, lp_pool2d, lp_pool2d_backward,
+                   max_pool2d, max_pool2d_backward)
 
 __all__ = [
     "conv2d", "conv2d_backward", "conv_transpose2d", "conv_transpose2d_backward", "convolve2d",
     "convolve2d_backward", "gemm", "gemm_kernel_name", "get_num_threads", "peak_gflops",
     "set_num_threads",
     "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward", "lp_pool2d",
-    "lp_pool2d_backward", "adaptive_avg_pool2d", "adaptive_avg_pool2d_backward", "global_avg_pool2d",
-    "global_avg_pool2d_backward", "global_max_pool2d", "global_max_pool2d_backward",
+    "lp_pool2d_backward", "adaptive_avg_pool2d", "adaptive_avg_pool2d_backward",
+    "global_avg_pool2d", "global_avg_pool2d_backward", "global_max_pool2d",
+    "global_max_pool2d_backward",
 ]
