@@ -45,6 +45,7 @@ MAX_GRID = {
     "ceil_odd": Case((1, 1, 7, 9), 2, 2, 0, 1, True),
     "dilation2_pad2": Case((1, 2, 11, 10), 3, 1, 2, 2),
     "dilation3_stride2": Case((1, 1, 13, 12), 2, 2, 1, 3),
+    "dilation2_pad1_stride2_ceil": Case((1, 2, 12, 11), 3, 2, 1, 2, True),
     "rect_kernel_stride": Case((1, 2, 9, 12), (2, 3), (1, 2), (1, 0)),
     "kernel_3x1_prime": Case((1, 2, 13, 3), (3, 1), 1, (1, 0)),
     "asym_four_sides": Case((1, 1, 8, 9), 3, 2, (0, 1, 1, 0)),
@@ -54,6 +55,9 @@ MAX_GRID = {
     "row_longer_than_chunk": Case((1, 1, 3, 601), 2, 2),
     "row_longer_than_chunk_k3": Case((1, 1, 4, 530), 3, 1, 1),
     "whole_plane": Case((2, 2, 5, 7), (5, 7)),
+    "k2s2_odd_height": Case((1, 2, 7, 8), 2),
+    "k2s2_row_blocks": Case((1, 1, 9, 600), 2),
+    "k2s2_row_wider_than_buffer": Case((1, 1, 2, 4100), 2),
 }
 
 AVG_GRID = {
@@ -69,6 +73,10 @@ AVG_GRID = {
     "asym_four_sides": Case((1, 1, 8, 9), 3, 2, (0, 1, 1, 0)),
     "row_longer_than_chunk": Case((1, 1, 3, 601), 2, 2),
     "whole_plane": Case((2, 2, 5, 7), (5, 7)),
+    "k2s2_odd_height": Case((1, 2, 7, 8), 2),
+    "k2s2_row_blocks": Case((1, 1, 9, 600), 2),
+    "k2s2_row_wider_than_buffer": Case((1, 1, 2, 4100), 2),
+    "k3s1_pad1_wide_chunks": Case((1, 1, 4, 700), 3, 1, 1),
 }
 # (count_include_pad, divisor_override)
 AVG_MODES = {"include_pad": (True, None), "real_cells": (False, None), "divisor5": (True, 5)}
@@ -172,6 +180,20 @@ def test_max_pool_backward_overlap_accumulates(backend, dtype):
     assert_close(gx, expected, dtype=dtype, kind="exact")
 
 
+@pytest.mark.parametrize("shape,kernel", [((2, 2, 6, 8), 2), ((1, 2, 9, 9), 3)])
+def test_max_pool_backward_any_indices(backend, dtype, rng, shape, kernel):
+    """Indices that name cells outside their own window (not what max_pool2d returns, but valid
+    positions in the plane) still mean "add the gradient there", also where the windows tile
+    the plane and the kernel writes bands densely."""
+    x = random_array(rng, shape, dtype)
+    out = (shape[2] // kernel, shape[3] // kernel)
+    idx = rng.integers(0, shape[2] * shape[3], (*shape[:2], *out))
+    gy = random_array(rng, idx.shape, dtype)
+    gx = faltung.max_pool2d_backward(gy, x, idx, kernel)
+    assert_close(gx, ref.max_pool2d_backward(gy, x.shape, idx), dtype=dtype,
+                 scale=ref.max_pool2d_backward(np.abs(gy), x.shape, idx))
+
+
 FD_MAX = {   # small shapes: one loss evaluation per input entry and direction
     "k3s2_pad1_odd": Case((1, 2, 5, 7), 3, 2, 1),
     "alexnet_overlap_3x3s2": Case((1, 1, 7, 7), 3, 2),
@@ -253,6 +275,19 @@ def test_avg_pool_adjoint(backend, rng, name, mode):
     lhs = lhs * g
     assert_close(rhs.sum(), lhs.sum(), dtype=np.float64, kind="scalar",
                  scale=np.abs(lhs).sum() + np.abs(rhs).sum())
+
+
+def test_avg_pool_wide_kernel_stride1(backend, dtype, rng):
+    """A 1x1200 window (wider than half the kernels' row buffer) at stride 1: moving averages."""
+    x = random_array(rng, (1, 2, 2, 1500), dtype)
+    y = faltung.avg_pool2d(x, (1, 1200), 1)
+    windows = np.lib.stride_tricks.sliding_window_view(x.astype(np.float64), 1200, axis=3)
+    assert_close(y, windows.mean(axis=-1), dtype=dtype, k=1200,
+                 scale=np.abs(windows).mean(axis=-1))
+    g = random_array(rng, y.shape, dtype)
+    gx = faltung.avg_pool2d_backward(g, x, (1, 1200), 1)
+    expected = np.apply_along_axis(lambda r: np.convolve(r, np.ones(1200)), 3, g.astype(np.float64))
+    assert_close(gx, expected / 1200, dtype=dtype, k=1200)
 
 
 @pytest.mark.parametrize("name", list(KERAS_GRID))

@@ -3,7 +3,10 @@
 // Semantics are PyTorch's CPU kernel: padding cells never win (they are -inf), a NaN always
 // wins (so the last NaN of a window does), ties go to the first tap in row-major window order,
 // and a window of -inf reports its first real tap. Interior columns run a row-at-a-time loop
-// over the window's taps that the compiler vectorises; border columns take the scalar path.
+// over the window's taps that the compiler vectorises (values only: the separable path of
+// pool_common.hpp); border columns take the scalar path. Backward, plane by plane (planes are
+// independent: no atomics): tiling windows (2x2/2) store each gradient into a zeroed band of
+// rows; other windows zero the plane and add each gradient at its index (overlaps accumulate).
 #include <cmath>
 #include <limits>
 
@@ -32,12 +35,12 @@ void max_window(T* y, int64_t* index, const T* plane, const AxisWindow& rw, cons
   if (index) *index = arg;
 }
 
-// Output columns [c, c + n) of one output row, all with complete windows; stride S and kernel
-// width KW are compile-time constants where not 0. m keeps the running maximum per column and t
+// Values and indices of output columns [c, c + n) of one output row, all with complete windows;
+// stride S and kernel width KW are compile-time constants where not 0. m keeps the running maximum per column and t
 // the winner's flat offset in the plane relative to the column's window origin c*sw - pad_left
 // (int32: planes up to 2^31 cells take this path). With KW known, each input row updates m once
 // (the KW taps unrolled in registers); otherwise every tap sweeps the columns.
-template <class T, int64_t S, int64_t KW, bool kIndices>
+template <class T, int64_t S, int64_t KW>
 void max_interior(T* y, int64_t* index, const T* plane, const AxisWindow& rw, int64_t c,
                   int64_t n, const Pool2dParams& p) {
   const int64_t sw = S ? S : p.stride_w, kw = KW ? KW : p.kernel_w, dw = p.dilation_w;
@@ -59,10 +62,10 @@ void max_interior(T* y, int64_t* index, const T* plane, const AxisWindow& rw, in
           const T v = row[j * sw + kj * dw];
           const bool take = v > mj || v != v;
           mj = take ? v : mj;
-          if (kIndices) tj = take ? row_offset + static_cast<int32_t>(kj * dw) : tj;
+          tj = take ? row_offset + static_cast<int32_t>(kj * dw) : tj;
         }
         m[j] = mj;
-        if (kIndices) t[j] = tj;
+        t[j] = tj;
       }
     } else {
       for (int64_t kj = 0; kj < kw; ++kj) {
@@ -72,20 +75,54 @@ void max_interior(T* y, int64_t* index, const T* plane, const AxisWindow& rw, in
           const T v = src[j * sw];
           const bool take = v > m[j] || v != v;
           m[j] = take ? v : m[j];
-          if (kIndices) t[j] = take ? offset : t[j];
+          t[j] = take ? offset : t[j];
         }
       }
     }
   }
   for (int64_t j = 0; j < n; ++j) y[j] = m[j];
-  if (kIndices)
-    for (int64_t j = 0; j < n; ++j) index[j] = t[j] + (c + j) * sw - p.pad_left;
+  for (int64_t j = 0; j < n; ++j) index[j] = t[j] + (c + j) * sw - p.pad_left;
+}
+
+// a, unless b is greater or NaN: a NaN, once met, stays (PyTorch's scan keeps the last NaN).
+template <class T>
+inline T max_nan(T a, T b) {
+  return (b > a || b != b) ? b : a;
+}
+
+// Values only (no indices), separable: the window rows reduce into one buffer row, then each
+// output reduces its kernel_w taps along it. The order of the comparisons differs from the
+// scan above, which changes nothing for values (a NaN anywhere still gives NaN).
+template <class T, int64_t S, int64_t KW>
+void max_interior_values(T* y, const T* plane, const AxisWindow& rw, int64_t c, int64_t n,
+                         const Pool2dParams& p) {
+  const int64_t sw = S ? S : p.stride_w, kw = KW ? KW : p.kernel_w, dw = p.dilation_w;
+  const int64_t width = pool_detail::chunk_width(p, n);
+  const T* origin = plane + c * sw - p.pad_left;
+  T v[pool_detail::kRowBuf];
+  const T* first = origin + rw.lo * p.in_w;
+  for (int64_t i = 0; i < width; ++i) v[i] = first[i];
+  for (int64_t ih = rw.lo + p.dilation_h; ih < rw.hi; ih += p.dilation_h) {
+    const T* row = origin + ih * p.in_w;
+    for (int64_t i = 0; i < width; ++i) v[i] = max_nan(v[i], row[i]);
+  }
+  for (int64_t j = 0; j < n; ++j) {
+    T m = v[j * sw];
+    for (int64_t kj = 1; kj < kw; ++kj) m = max_nan(m, v[j * sw + kj * dw]);
+    y[j] = m;
+  }
 }
 
 template <class T, int64_t S, int64_t KW, bool kIndices>
 void max_forward(T* y, int64_t* indices, const T* x, const Pool2dParams& p) {
+  if (!kIndices && pool_detail::tiles_rows(p)) {
+    pool_detail::tiled_rows<T, KW>(y, x, p, [](T a, T b) { return max_nan(a, b); }, [](T m) { return m; });
+    return;
+  }
   const Windows win(p);
-  const bool vector_path = p.in_pixels() < (int64_t{1} << 31);
+  // indices: offsets are int32 within a plane; values: the separable buffer must hold a chunk
+  const int64_t chunk = kIndices ? (p.in_pixels() < (int64_t{1} << 31) ? kChunk : 0)
+                                 : pool_detail::separable_chunk(p);
 #pragma omp parallel for num_threads(num_threads()) schedule(static)
   for (int64_t plane = 0; plane < p.planes(); ++plane) {
     const T* src = x + plane * p.in_pixels();
@@ -94,13 +131,14 @@ void max_forward(T* y, int64_t* indices, const T* x, const Pool2dParams& p) {
       T* yr = y + o;
       int64_t* ir = kIndices ? indices + o : nullptr;
       const AxisWindow& rw = win.rows[oh];
-      const int64_t begin = vector_path ? win.interior_begin : p.out_w;
-      const int64_t end = vector_path ? win.interior_end : p.out_w;
+      const int64_t begin = chunk ? win.interior_begin : p.out_w;
+      const int64_t end = chunk ? win.interior_end : p.out_w;
       for (int64_t ow = 0; ow < begin; ++ow)
         max_window(yr + ow, kIndices ? ir + ow : nullptr, src, rw, win.cols[ow], p);
-      for (int64_t c = begin; c < end; c += kChunk) {
-        const int64_t n = std::min(kChunk, end - c);
-        max_interior<T, S, KW, kIndices>(yr + c, kIndices ? ir + c : nullptr, src, rw, c, n, p);
+      for (int64_t c = begin; c < end; c += chunk) {
+        const int64_t n = std::min(chunk, end - c);
+        if constexpr (kIndices) max_interior<T, S, KW>(yr + c, ir + c, src, rw, c, n, p);
+        else max_interior_values<T, S, KW>(yr + c, src, rw, c, n, p);
       }
       for (int64_t ow = end; ow < p.out_w; ++ow)
         max_window(yr + ow, kIndices ? ir + ow : nullptr, src, rw, win.cols[ow], p);
@@ -108,26 +146,67 @@ void max_forward(T* y, int64_t* indices, const T* x, const Pool2dParams& p) {
   }
 }
 
-template <class T, int64_t S, bool kIndices>
-void max_forward_kw(T* y, int64_t* indices, const T* x, const Pool2dParams& p) {
-  if (p.kernel_w == 2) max_forward<T, S, 2, kIndices>(y, indices, x, p);
-  else if (p.kernel_w == 3) max_forward<T, S, 3, kIndices>(y, indices, x, p);
-  else max_forward<T, S, 0, kIndices>(y, indices, x, p);
-}
-
 }  // namespace
 
 template <class T>
 void max_pool2d_forward(T* y, int64_t* indices, const T* x, const Pool2dParams& p) {
-  pool_detail::with_column_stride(p.stride_w, [&](auto s) {
-    if (indices) max_forward_kw<T, decltype(s)::value, true>(y, indices, x, p);
-    else max_forward_kw<T, decltype(s)::value, false>(y, nullptr, x, p);
+  pool_detail::with_column_shape(p, [&](auto s, auto kw) {
+    constexpr int64_t S = decltype(s)::value, KW = decltype(kw)::value;
+    if (indices) max_forward<T, S, KW, true>(y, indices, x, p);
+    else max_forward<T, S, KW, false>(y, nullptr, x, p);
   });
 }
 
+namespace {
+
+// Scatter of one plane: grad_x = 0, then grad_x[index] += grad_y. Returns the indices outside
+// the plane (skipped).
 template <class T>
-int64_t max_pool2d_backward(T* grad_x, const T* grad_y, const int64_t* indices,
-                            const Pool2dParams& p) {
+int64_t scatter_plane(T* gx, const T* gy, const int64_t* idx, const Pool2dParams& p) {
+  const int64_t in_pixels = p.in_pixels();
+  std::fill(gx, gx + in_pixels, T(0));
+  int64_t bad = 0;
+  for (int64_t o = 0; o < p.out_pixels(); ++o) {
+    const int64_t i = idx[o];
+    if (static_cast<uint64_t>(i) < static_cast<uint64_t>(in_pixels)) gx[i] += gy[o];
+    else ++bad;
+  }
+  return bad;
+}
+
+// Windows that tile the plane (kernel == stride, no padding, dilation 1, no ceil_mode window cut
+// by the input's end: the usual 2x2/2): each input cell lies in at most one window, so each band
+// of kernel_h input rows is zeroed (in cache) and every gradient is stored, not added, at its
+// index. Returns false when some index
+// does not name a cell of its own window (the caller then scatters the plane, which is what such
+// indices mean).
+template <class T, int64_t KW>
+bool tiled_plane(T* gx, const T* gy, const int64_t* idx, const Pool2dParams& p) {
+  const int64_t w = p.in_w, kh = p.kernel_h, kw = KW ? KW : p.kernel_w;
+  for (int64_t oh = 0; oh < p.out_h; ++oh) {
+    T* band = gx + oh * kh * w;
+    std::fill(band, band + kh * w, T(0));
+    const int64_t* ir = idx + oh * p.out_w;
+    const T* g = gy + oh * p.out_w;
+    for (int64_t ow = 0; ow < p.out_w; ++ow) {
+      const int64_t offset = ir[ow] - (oh * kh * w + ow * kw);  // from the window's origin
+      bool inside = false;
+      for (int64_t ki = 0; ki < kh; ++ki)
+        inside |= static_cast<uint64_t>(offset - ki * w) < static_cast<uint64_t>(kw);
+      if (!inside) return false;
+      band[ow * kw + offset] = g[ow];
+    }
+  }
+  std::fill(gx + p.out_h * kh * w, gx + p.in_pixels(), T(0));  // rows no window covers
+  return true;
+}
+
+template <class T, int64_t KW>
+int64_t max_backward(T* grad_x, const T* grad_y, const int64_t* indices, const Pool2dParams& p) {
+  const bool tiled = p.kernel_h == p.stride_h && p.kernel_w == p.stride_w && p.pad_top == 0 &&
+                     p.pad_bottom == 0 && p.pad_left == 0 && p.pad_right == 0 &&
+                     p.dilation_h == 1 && p.dilation_w == 1 &&
+                     p.out_h * p.kernel_h <= p.in_h && p.out_w * p.kernel_w <= p.in_w;
   const int64_t in_pixels = p.in_pixels(), out_pixels = p.out_pixels();
   int64_t bad = 0;
 #pragma omp parallel for num_threads(num_threads()) schedule(static) reduction(+ : bad)
@@ -135,14 +214,19 @@ int64_t max_pool2d_backward(T* grad_x, const T* grad_y, const int64_t* indices,
     T* gx = grad_x + plane * in_pixels;
     const T* gy = grad_y + plane * out_pixels;
     const int64_t* idx = indices + plane * out_pixels;
-    std::fill(gx, gx + in_pixels, T(0));
-    for (int64_t o = 0; o < out_pixels; ++o) {
-      const int64_t i = idx[o];
-      if (static_cast<uint64_t>(i) < static_cast<uint64_t>(in_pixels)) gx[i] += gy[o];
-      else ++bad;
-    }
+    if (!tiled || !tiled_plane<T, KW>(gx, gy, idx, p)) bad += scatter_plane(gx, gy, idx, p);
   }
   return bad;
+}
+
+}  // namespace
+
+template <class T>
+int64_t max_pool2d_backward(T* grad_x, const T* grad_y, const int64_t* indices,
+                            const Pool2dParams& p) {
+  if (p.kernel_w == 2) return max_backward<T, 2>(grad_x, grad_y, indices, p);
+  if (p.kernel_w == 3) return max_backward<T, 3>(grad_x, grad_y, indices, p);
+  return max_backward<T, 0>(grad_x, grad_y, indices, p);
 }
 
 template void max_pool2d_forward<float>(float*, int64_t*, const float*, const Pool2dParams&);
