@@ -1,6 +1,6 @@
 """The `faltung` command (also `python -m faltung`):
 
-    faltung bench [--quick] [--threads 1,2] [--only gemm|conv] [--json FILE]
+    faltung bench [--quick] [--threads 1,2] [--only gemm|conv|pool|depthwise] [--json FILE]
                   [--peak-gflops X] [--backend cpp|numba]
     faltung train {mlp,lenet5} [--epochs N] [--batch-size B] [--lr X] [--optimizer adam|sgd]
                   [--max-shift S] [--seed S] [--threads N] [--data DIR] [--download]
@@ -42,7 +42,7 @@ def _positive_float(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .bench.suite import PEAK_GFLOPS_PER_CORE
+    from .bench import suite
     parser = argparse.ArgumentParser(
         prog="faltung", description="faltung: compiled convolution kernels. "
         "`faltung bench` times them against PyTorch and NumPy.")
@@ -50,22 +50,23 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command",
                                      metavar="{bench,train,summary,savings,models,info}")
     bench = commands.add_parser(
-        "bench", help="time GEMM and conv2d against PyTorch and NumPy",
-        description="Time faltung's GEMM and conv2d (forward, input gradient, weight gradient) "
-        "on shapes of real networks, side by side with PyTorch (when installed) and NumPy. "
+        "bench", help="time GEMM, conv2d, pooling and depthwise conv against PyTorch and NumPy",
+        description="Time faltung's GEMM, conv2d (forward, input gradient, weight gradient), "
+        "pooling and depthwise convolution (forward and backward) on shapes of real networks, "
+        "side by side with PyTorch (when installed) and NumPy. "
         "Every result is checked before it is timed; the exit status is 1 when faltung "
         "got a case wrong.")
     bench.add_argument("--quick", action="store_true",
                        help="a small subset of the shapes (well under a minute at 1 thread)")
     bench.add_argument("--threads", type=_thread_counts, default=(1,), metavar="N[,N...]",
                        help="thread counts to run, e.g. 1,2 (default: 1)")
-    bench.add_argument("--only", choices=("gemm", "conv"), help="run only one kind")
+    bench.add_argument("--only", choices=suite.KINDS, help="run only one kind")
     bench.add_argument("--json", type=argparse.FileType("w"), metavar="FILE",
                        help="also write every result, with the run's settings, as JSON")
     bench.add_argument("--peak-gflops", type=_positive_float, default=None,
                        metavar="X", help="FP32 peak of one core in GFLOP/s, for %%peak "
                        "(default: measured at the start of the run with faltung.peak_gflops(); "
-                       f"{PEAK_GFLOPS_PER_CORE:g}, DESIGN.md's figure, where it cannot be)")
+                       f"{suite.PEAK_GFLOPS_PER_CORE:g}, DESIGN.md's figure, where it cannot be)")
     bench.add_argument("--backend", choices=("cpp", "numba"),
                        help="faltung backend to time (default: faltung's own choice)")
     _add_train_parser(commands)
@@ -183,7 +184,7 @@ def _bench(args, parser) -> int:
         print(f"faltung bench: warning: --threads {max(args.threads)} exceeds the "
               f"{cpus} logical CPUs here", file=sys.stderr)
     settings = suite.Settings(quick=args.quick, threads=args.threads,
-                              kinds=(args.only,) if args.only else ("gemm", "conv"),
+                              kinds=(args.only,) if args.only else suite.KINDS,
                               peak_per_core=args.peak_gflops)
     document, all_right = suite.run(settings)
     if args.json:

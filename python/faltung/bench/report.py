@@ -1,8 +1,9 @@
 """Plain-text output of `faltung bench`: the run's header, one table per (kind, thread count)
 with a row per case, a geometric-mean summary, and the JSON file.
 
-A row: faltung's time, GFLOP/s and % of FMA peak, then for every peer its time and
-t_peer / t_faltung. Records come from suite.py (one dict per case and implementation).
+A row: faltung's time, then GFLOP/s and % of FMA peak (GEMM, conv2d) or GB/s and % of measured
+memory bandwidth (pooling, depthwise), then for every peer its time and t_peer / t_faltung.
+Records come from suite.py (one dict per case and implementation).
 """
 from __future__ import annotations
 
@@ -10,7 +11,12 @@ import json
 import math
 
 CASE_W, OP_W, PEER_W = 28, 11, 15
-SIZE_W = {"gemm": 14, "conv": 5}  # "2048x2048x2048", "N=64"
+SIZE_W = {"gemm": 14, "conv": 5, "pool": 24, "depthwise": 24}  # "2048x2048x2048", "N=64", labels
+TITLES = {"gemm": "GEMM  C = op(A) @ op(B), size = MxKxN",
+          "conv": "conv2d  NCHW, OIHW, N = batch",
+          "pool": "pooling  NCHW, N = batch, C x H x W, window/stride",
+          "depthwise": "depthwise and separable conv  NCHW, N = batch, C x H x W, kernel/stride"}
+MEMORY_BOUND = ("pool", "depthwise")
 
 
 def ms(seconds: float) -> str:
@@ -32,7 +38,8 @@ def header(meta: dict, numpy_variants: dict) -> str:
         f"faltung {meta['faltung']} benchmark: backend {meta['backend']}{kernel}, "
         f"{meta['dtype']}, CPU {meta['cpu']} ({meta['cpus']} logical CPUs), "
         f"threads {','.join(map(str, meta['threads']))}",
-        f"peers: {torch}numpy {meta['numpy']} (im2col + matmul, in subprocesses with their own environment)",
+        f"peers: {torch}numpy {meta['numpy']} (GEMM and conv2d: matmul, im2col + matmul, in "
+        "subprocesses with their own environment; pooling, depthwise: vectorised NumPy here)",
         numpy_note,
         f"checked: every result against {meta['reference']} on the same data before it is timed "
         f"({meta['tolerance']}); a wrong result is never timed",
@@ -40,8 +47,18 @@ def header(meta: dict, numpy_variants: dict) -> str:
         "allows" + ("; PyTorch's conv allocates its result per call" if meta["torch"] else ""),
         f"GFLOP/s: {meta['flops']} (a gradient pass has the forward's MACs); %peak: of "
         f"{meta['peak_gflops_per_core']:.0f} GFLOP/s per core x threads ({meta['peak_source']})",
+        *_bandwidth_line(meta),
         "peer columns: time in ms and t_peer / t_faltung (> 1: faltung is faster)",
     ])
+
+
+def _bandwidth_line(meta: dict) -> list[str]:
+    if not meta["bandwidth_gbs"]:
+        return []
+    measured = ", ".join(f"{gbs:.1f} GB/s at {threads}T"
+                         for threads, gbs in meta["bandwidth_gbs"].items())
+    return [f"GB/s (pooling, depthwise): {meta['bytes']}; %bw: of memory bandwidth measured now "
+            f"({meta['bandwidth_source']}): {measured}"]
 
 
 class Table:
@@ -51,14 +68,15 @@ class Table:
         self.kind, self.threads, self.peers = kind, threads, peers
         self.widths = [max(PEER_W, len(p)) for p in peers]
         self.size_w = SIZE_W[kind]
+        # the rate columns: (record key, heading) for the rate and its share of the ceiling
+        self.rate, self.share = ((("gbs", "GB/s"), ("pct_bw", "%bw")) if kind in MEMORY_BOUND
+                                 else (("gflops", "GFLOP/s"), ("pct_peak", "%peak")))
 
     def heading(self) -> str:
-        what = ("GEMM  C = op(A) @ op(B), size = MxKxN" if self.kind == "gemm"
-                else "conv2d  NCHW, OIHW, N = batch")
         plural = "s" if self.threads > 1 else ""
-        title = f"\n== {what}, float32, {self.threads} thread{plural} =="
+        title = f"\n== {TITLES[self.kind]}, float32, {self.threads} thread{plural} =="
         cols = (f"{'case':<{CASE_W}} {'size':<{self.size_w}} {'op':<{OP_W}}"
-                f" {'faltung ms':>10} {'GFLOP/s':>8} {'%peak':>6} |"
+                f" {'faltung ms':>10} {self.rate[1]:>8} {self.share[1]:>6} |"
                 + "".join(f" {p:>{w}}" for p, w in zip(self.peers, self.widths)))
         return f"{title}\n{cols}\n{'-' * len(cols)}"
 
@@ -67,8 +85,8 @@ class Table:
         start = f"{ours['case']:<{CASE_W}} {ours['size']:<{self.size_w}} {ours['op']:<{OP_W}}"
         if ours["status"] != "ok":
             return f"{start} FALTUNG {_problem(ours)}: not timed, peers skipped"
-        line = (f"{start} {ms(ours['median_s']):>10} {ours['gflops']:>8.1f}"
-                f" {ours['pct_peak']:>5.1f}% |")
+        line = (f"{start} {ms(ours['median_s']):>10} {ours[self.rate[0]]:>8.1f}"
+                f" {ours[self.share[0]]:>5.1f}% |")
         notes = []
         for peer, width in zip(self.peers, self.widths):
             rec = others[peer]
