@@ -260,57 +260,6 @@ def test_nan_propagates(backend):
     assert np.isnan(y[:, 1]).all() and np.isfinite(y[:, 0]).all()
 
 
-# ------------------------------------------------------------------- instruction-set variants
-
-@pytest.mark.parametrize("isa", ["avx512", "avx2", "generic"])
-def test_kernel_family(tmp_path, isa):
-    """The batch-norm run kernels of each ISA this CPU runs (FALTUNG_ISA, fresh interpreter):
-    training forward and backward, evaluation forward and backward, float32 and float64, runs
-    of 37 values (a tail after every vector and lane width)."""
-    from tests.test_backends import run_python
-    from tests.test_isa import _available_isas
-    if isa not in _available_isas():
-        pytest.skip(f"this CPU cannot run the {isa} kernels")
-    out = run_python(f"""
-        import json, numpy as np, faltung
-        results = {{}}
-        for dtype in (np.float32, np.float64):
-            rng = np.random.default_rng(5)
-            x = (rng.standard_normal((3, 4, 37)) + 2).astype(dtype)
-            g = rng.standard_normal(x.shape).astype(dtype)
-            w = rng.standard_normal(4).astype(dtype)
-            rm, rv = np.zeros(4, dtype), np.ones(4, dtype)
-            name = np.dtype(dtype).name
-            results["y_train_" + name] = faltung.batch_norm(x, rm, rv, w, None, True)
-            results["y_eval_" + name] = faltung.batch_norm(x, rm, rv, w, None, False)
-            for i, a in enumerate(faltung.batch_norm_backward(g, x, rm, rv, w, True)):
-                results[f"train{{i}}_" + name] = a
-            for i, a in enumerate(faltung.batch_norm_backward(g, x, rm, rv, w, False)):
-                results[f"eval{{i}}_" + name] = a
-            results["rm_" + name], results["rv_" + name] = rm, rv
-        np.savez(r"{tmp_path / 'results.npz'}", **results)
-        print(json.dumps({{"isa": faltung.gemm_kernel_name(), "backend": faltung.get_backend()}}))
-    """, tmp_path, FALTUNG_ISA=isa, FALTUNG_BACKEND="cpp")
-    assert out == {"isa": isa, "backend": "cpp"}
-    got = np.load(tmp_path / "results.npz")
-    for dtype in (np.float32, np.float64):
-        rng = np.random.default_rng(5)
-        x = (rng.standard_normal((3, 4, 37)) + 2).astype(dtype)
-        g = rng.standard_normal(x.shape).astype(dtype)
-        w = rng.standard_normal(4).astype(dtype)
-        name = np.dtype(dtype).name
-        y, rm, rv, _, _ = ref.batch_norm(x, np.zeros(4), np.ones(4), w, None, True, 0.1, 1e-5)
-        assert_close(got["y_train_" + name], y, dtype=dtype, what="train forward")
-        assert_close(got["y_eval_" + name], ref.batch_norm(x, rm, rv, w, None, False, 0.1, 1e-5)[0],
-                     dtype=dtype, what="eval forward")
-        sw, sb = _grad_scales(g, x, x.shape)
-        for mode, training, stats in (("train", True, (None, None)), ("eval", False, (rm, rv))):
-            expected = ref.batch_norm_backward(g, x, *stats, w, training, 1e-5)
-            for i, (e, scale) in enumerate(zip(expected, (None, sw, sb))):
-                assert_close(got[f"{mode}{i}_" + name], e, dtype=dtype, k=111, scale=scale,
-                             what=f"{mode} gradient {i}")
-
-
 # ---------------------------------------------------------------------------------- torch
 
 torch = pytest.importorskip("torch")

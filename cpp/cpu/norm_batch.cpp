@@ -4,51 +4,18 @@
 // 400 KB) for the squared deviations and for the output. Statistics are two-pass (the mean,
 // then the mean of squared deviations) in double accumulators for both dtypes, so a large
 // mean cannot cancel the variance away. Evaluation needs no statistics and streams the runs in
-// memory order. The inner loops are the run kernels of norm_batch_kernels.hpp, the widest
-// variant the CPU runs (FALTUNG_ISA=avx2|generic caps it, as for the GEMM).
+// memory order. The inner loops are the run kernels of norm_kernels.hpp, the widest variant
+// the CPU runs.
 #include <cmath>
-#include <cstdlib>
-#include <string>
 
 #include "faltung/norm.hpp"
 #include "faltung/threads.hpp"
-#include "norm_batch_kernels.hpp"
+#include "norm_kernels.hpp"
 
 namespace faltung {
 namespace {
 
-using cpu::BatchNormKernels;
-
-struct KernelTable {
-  BatchNormKernels<float> f32;
-  BatchNormKernels<double> f64;
-  KernelTable() {
-    cpu::generic_batch_norm_kernels(&f32, &f64);
-#if defined(FALTUNG_X86)
-    const char* cap = std::getenv("FALTUNG_ISA");
-    const std::string limit = cap != nullptr ? cap : "";
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && limit != "avx2" && limit != "generic") {
-      cpu::avx512_batch_norm_kernels(&f32, &f64);
-    } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && limit != "generic") {
-      cpu::avx2_batch_norm_kernels(&f32, &f64);
-    }
-#endif
-  }
-};
-
-template <class T>
-const BatchNormKernels<T>& kernels();
-template <>
-const BatchNormKernels<float>& kernels<float>() {
-  static const KernelTable table;
-  return table.f32;
-}
-template <>
-const BatchNormKernels<double>& kernels<double>() {
-  static const KernelTable table;
-  return table.f64;
-}
+using cpu::NormKernels;
 
 struct Moments {
   double mean, var;  // var: biased (divided by N*S)
@@ -57,7 +24,7 @@ struct Moments {
 int64_t run_offset(int64_t n, int64_t c, const NormShape& s) { return (n * s.channels + c) * s.spatial; }
 
 template <class T>
-Moments moments(const BatchNormKernels<T>& k, const T* x, int64_t c, const NormShape& s) {
+Moments moments(const NormKernels<T>& k, const T* x, int64_t c, const NormShape& s) {
   double total = 0;
   for (int64_t n = 0; n < s.batch; ++n) total += k.sum(x + run_offset(n, c, s), s.spatial);
   const double count = static_cast<double>(s.batch * s.spatial);
@@ -84,7 +51,7 @@ void batch_norm_forward_train(T* y, double* save_mean, double* save_invstd, T* r
                               T* running_var, const T* x, const T* weight, const T* bias,
                               const BatchNormParams& p) {
   const NormShape& s = p.shape;
-  const BatchNormKernels<T>& k = kernels<T>();
+  const NormKernels<T>& k = cpu::norm_kernels<T>();
   const double count = static_cast<double>(s.batch * s.spatial);
 #pragma omp parallel for schedule(static) num_threads(num_threads())
   for (int64_t c = 0; c < s.channels; ++c) {
@@ -110,7 +77,7 @@ template <class T>
 void batch_norm_forward_eval(T* y, const T* x, const T* running_mean, const T* running_var,
                              const T* weight, const T* bias, const BatchNormParams& p) {
   const NormShape& s = p.shape;
-  const BatchNormKernels<T>& k = kernels<T>();
+  const NormKernels<T>& k = cpu::norm_kernels<T>();
 #pragma omp parallel for schedule(static) num_threads(num_threads())
   for (int64_t run = 0; run < s.batch * s.channels; ++run) {
     const int64_t c = run % s.channels;
@@ -125,7 +92,7 @@ void batch_norm_backward_train(T* grad_x, T* grad_weight, T* grad_bias, const T*
                                const T* x, const double* mean, const double* invstd,
                                const T* weight, const BatchNormParams& p) {
   const NormShape& s = p.shape;
-  const BatchNormKernels<T>& k = kernels<T>();
+  const NormKernels<T>& k = cpu::norm_kernels<T>();
   const double count = static_cast<double>(s.batch * s.spatial);
 #pragma omp parallel for schedule(static) num_threads(num_threads())
   for (int64_t c = 0; c < s.channels; ++c) {
@@ -162,7 +129,7 @@ void batch_norm_backward_eval(T* grad_x, T* grad_weight, T* grad_bias, const T* 
                               const T* x, const T* running_mean, const T* running_var,
                               const T* weight, const BatchNormParams& p) {
   const NormShape& s = p.shape;
-  const BatchNormKernels<T>& k = kernels<T>();
+  const NormKernels<T>& k = cpu::norm_kernels<T>();
   auto invstd = [&](int64_t c) { return 1.0 / std::sqrt(static_cast<double>(running_var[c]) + p.eps); };
   if (grad_weight || grad_bias) {
 #pragma omp parallel for schedule(static) num_threads(num_threads())
