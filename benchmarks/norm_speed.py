@@ -9,7 +9,8 @@ reads grad_out and x and writes grad_x (3 arrays); statistics re-reads from cach
 counted. faltung writes into preallocated outputs (out=); PyTorch allocates its results. PyTorch
 backward passes call the ATen backward op directly (batch norm) or torch.autograd.grad on a
 graph built once (LRN), so no forward is timed with them. Ratio = PyTorch time / faltung time
-(> 1: faltung is faster). A standalone script (not a bench_*.py suite) until the lead folds it
+(> 1: faltung is faster), from the medians of rounds, and in parentheses from the best round of
+each (the less disturbed figure on a loaded machine). A standalone script (not a bench_*.py suite) until the lead folds it
 into `faltung bench`.
 """
 from __future__ import annotations
@@ -122,12 +123,14 @@ def run(threads, repeat, rng):
                         _check(outputs(name), theirs(targs), f"{label} {name} {layout}")
                 times = {"faltung": [], "nchw": [], "cl": []}
                 for _ in range(repeat):  # interleaved, so drifts of the machine hit all alike
-                    times["faltung"].append(measure(ours, CONFIG).median_s)
+                    times["faltung"].append(measure(ours, CONFIG))
                     if theirs is not None:
                         for layout, targs in peers.items():
-                            times[layout].append(measure(lambda: theirs(targs), CONFIG).median_s)
-                med = {k: statistics.median(v) if v else None for k, v in times.items()}
-                rows.append((t, label, name, arrays * nbytes / med["faltung"] / 1e9, med))
+                            times[layout].append(measure(lambda: theirs(targs), CONFIG))
+                med = {k: statistics.median(m.median_s for m in v) if v else None
+                       for k, v in times.items()}
+                best = {k: min(m.min_s for m in v) if v else None for k, v in times.items()}
+                rows.append((t, label, name, arrays * nbytes / med["faltung"] / 1e9, med, best))
     return rows
 
 
@@ -137,19 +140,21 @@ def main():
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
     rows = run([int(v) for v in args.threads.split(",")], args.repeat, np.random.default_rng(0))
-    print(f"| threads | shape | pass | faltung ms | GB/s | torch NCHW ms | ratio | "
-          f"torch channels_last ms | ratio |")
+    print("| threads | shape | pass | faltung ms | GB/s | torch NCHW ms | ratio (best) | "
+          "torch channels_last ms | ratio (best) |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for t, label, name, gbs, med in rows:
+    for t, label, name, gbs, med, best in rows:
         ours = med["faltung"]
 
         def peer(key):
-            return ("-", "-") if med[key] is None else (f"{med[key] * 1e3:.2f}", f"{med[key] / ours:.2f}")
+            if med[key] is None:
+                return "-", "-"
+            return (f"{med[key] * 1e3:.2f}",
+                    f"{med[key] / ours:.2f} ({best[key] / best['faltung']:.2f})")
 
         (n_ms, n_r), (c_ms, c_r) = peer("nchw"), peer("cl")
         print(f"| {t} | {label} | {name} | {ours * 1e3:.2f} | {gbs:.1f} | {n_ms} | {n_r} | "
               f"{c_ms} | {c_r} |")
-
 
 if __name__ == "__main__":
     main()

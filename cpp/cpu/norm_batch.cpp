@@ -23,6 +23,18 @@ struct Moments {
 
 int64_t run_offset(int64_t n, int64_t c, const NormShape& s) { return (n * s.channels + c) * s.spatial; }
 
+// Asks for run n of channel c + 1 (if any) to come into L2: a thread's next channel is then
+// read from memory while the passes over this one run from L2. Without it, a plane of short
+// runs far apart (8 runs of 56 x 56 floats, 3.2 MB apart) waits for the hardware prefetcher
+// to ramp up on every run.
+template <class T>
+void prefetch_next(const T* array, int64_t n, int64_t c, const NormShape& s) {
+  if (c + 1 >= s.channels) return;
+  const char* run = reinterpret_cast<const char*>(array + run_offset(n, c + 1, s));
+  const int64_t bytes = s.spatial * static_cast<int64_t>(sizeof(T));
+  for (int64_t b = 0; b < bytes; b += 64) __builtin_prefetch(run + b, 0, 2);
+}
+
 template <class T>
 Moments moments(const NormKernels<T>& k, const T* x, int64_t c, const NormShape& s) {
   double total = 0;
@@ -30,7 +42,10 @@ Moments moments(const NormKernels<T>& k, const T* x, int64_t c, const NormShape&
   const double count = static_cast<double>(s.batch * s.spatial);
   const double mean = total / count;
   double squares = 0;
-  for (int64_t n = 0; n < s.batch; ++n) squares += k.squares(x + run_offset(n, c, s), s.spatial, mean);
+  for (int64_t n = 0; n < s.batch; ++n) {
+    prefetch_next(x, n, c, s);
+    squares += k.squares(x + run_offset(n, c, s), s.spatial, mean);
+  }
   return {mean, squares / count};
 }
 
@@ -118,6 +133,8 @@ void batch_norm_backward_train(T* grad_x, T* grad_weight, T* grad_bias, const T*
       const double b = -a * istd * istd * sum_gx / count, shift = -a * sum_g / count;
       for (int64_t n = 0; n < s.batch; ++n) {
         const int64_t offset = run_offset(n, c, s);
+        prefetch_next(x, n, c, s);
+        prefetch_next(grad_y, n, c, s);
         k.input_gradient(grad_x + offset, grad_y + offset, x + offset, s.spatial, mu, a, b, shift);
       }
     }
