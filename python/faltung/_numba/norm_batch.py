@@ -1,7 +1,8 @@
 """Batch normalization forward (training, evaluation) and backward: the Numba twin of
-cpp/cpu/norm_batch.cpp, x as (N, C, S). A worker takes whole channels; statistics are two-pass
-in float64. Optional arrays arrive as arrays (ones, zeros or empty placeholders) plus flags, so
-that every kernel compiles once per dtype (faltung/backends/numba_backend.py fills them in).
+cpp/cpu/norm_batch.cpp (with its run loops in norm_kernels.inl), x as (N, C, S). A worker
+takes whole channels; statistics are two-pass in float64. Optional arrays arrive as arrays
+(ones, zeros or empty placeholders) plus flags, so that every kernel compiles once per dtype
+(faltung/backends/numba_backend.py fills them in).
 """
 from __future__ import annotations
 

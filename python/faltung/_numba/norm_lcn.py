@@ -1,5 +1,5 @@
 """The lecture's local contrast normalization forward and backward: the Numba twin of
-cpp/cpu/norm_lcn.cpp, x as (N, C, S):
+cpp/cpu/norm_lcn.cpp (and lcn_tile in norm_kernels.inl), x as (N, C, S):
     r = 1 / sqrt(sum_c x_c^2 / (C - 1) + eps),   y_c = x_c r,
     grad_x_i = g_i r - x_i r^3 / (C - 1) * sum_c g_c x_c.
 A worker takes whole (image, tile of TILE pixels) items; channel sums in float64.

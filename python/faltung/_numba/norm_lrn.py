@@ -1,5 +1,5 @@
 """Local response normalization forward and backward (PyTorch's semantics): the Numba twin of
-cpp/cpu/norm_lrn.cpp, x as (N, C, S):
+cpp/cpu/norm_lrn.cpp (and its tile arithmetic, lrn_tile in norm_kernels.inl), x as (N, C, S):
     d_c = k + alpha/size * sum_{j=c-size//2}^{c+(size-1)//2} x_j^2,   y_c = x_c d_c^-beta
 Work items are (image, tile of TILE pixels); a worker takes a contiguous range of items and
 keeps its d and d^-beta buffers (C x TILE) for all of them.
