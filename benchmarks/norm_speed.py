@@ -10,8 +10,8 @@ counted. faltung writes into preallocated outputs (out=); PyTorch allocates its 
 backward passes call the ATen backward op directly (batch norm) or torch.autograd.grad on a
 graph built once (LRN), so no forward is timed with them. Ratio = PyTorch time / faltung time
 (> 1: faltung is faster), from the medians of rounds, and in parentheses from the best round of
-each (the less disturbed figure on a loaded machine). A standalone script (not a bench_*.py suite) until the lead folds it
-into `faltung bench`.
+each (the less disturbed figure on a loaded machine). A standalone script (not a bench_*.py
+suite) until the lead folds it into `faltung bench`.
 """
 from __future__ import annotations
 
@@ -70,8 +70,8 @@ def batch_norm_cases(shape, rng):
 
     def torch_args(channels_last):
         return {"x": _t(x, channels_last), "g": _t(g, channels_last), "w": _t(wt), "b": _t(bs),
-                "rm": _t(rm.copy()), "rv": _t(rv.copy()), "erm": _t(erm), "erv": _t(erv), "mean": torch.from_numpy(mean.astype(np.float32)),
-                "invstd": torch.from_numpy(invstd.astype(np.float32))}
+                "rm": _t(rm.copy()), "rv": _t(rv.copy()), "erm": _t(erm), "erv": _t(erv),
+                "mean": _t(mean.astype(np.float32)), "invstd": _t(invstd.astype(np.float32))}
 
     def outputs(name):
         return {"bn train fwd": y, "bn eval fwd": y}.get(name, gx)

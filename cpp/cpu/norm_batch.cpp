@@ -21,7 +21,9 @@ struct Moments {
   double mean, var;  // var: biased (divided by N*S)
 };
 
-int64_t run_offset(int64_t n, int64_t c, const NormShape& s) { return (n * s.channels + c) * s.spatial; }
+int64_t run_offset(int64_t n, int64_t c, const NormShape& s) {
+  return (n * s.channels + c) * s.spatial;
+}
 
 // Asks for run n of channel c + 1 (if any) to come into L2: a thread's next channel is then
 // read from memory while the passes over this one run from L2. Without it, a plane of short
@@ -147,7 +149,9 @@ void batch_norm_backward_eval(T* grad_x, T* grad_weight, T* grad_bias, const T* 
                               const T* weight, const BatchNormParams& p) {
   const NormShape& s = p.shape;
   const NormKernels<T>& k = cpu::norm_kernels<T>();
-  auto invstd = [&](int64_t c) { return 1.0 / std::sqrt(static_cast<double>(running_var[c]) + p.eps); };
+  auto invstd = [&](int64_t c) {
+    return 1.0 / std::sqrt(static_cast<double>(running_var[c]) + p.eps);
+  };
   if (grad_weight || grad_bias) {
 #pragma omp parallel for schedule(static) num_threads(num_threads())
     for (int64_t c = 0; c < s.channels; ++c) {

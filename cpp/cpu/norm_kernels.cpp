@@ -18,7 +18,8 @@ struct KernelTable {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && limit != "avx2" && limit != "generic") {
       avx512_norm_kernels(&f32, &f64);
-    } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && limit != "generic") {
+    } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+               limit != "generic") {
       avx2_norm_kernels(&f32, &f64);
     }
 #endif

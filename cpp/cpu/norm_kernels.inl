@@ -105,7 +105,8 @@ inline int64_t upper(int64_t a, int64_t b) { return a > b ? a : b; }
 // ------------------------------------------------------------------------------------- LRN
 //   d_c = k + alpha/size * sum_{j = c - size/2}^{c + (size-1)/2} x_j^2   (x_j = 0 outside [0, C))
 //   y_c = x_c * d_c^-beta
-//   grad_x_i = g_i d_i^-beta - (2 alpha beta / size) x_i sum_{c = i - (size-1)/2}^{i + size/2} g_c x_c d_c^(-beta-1)
+//   grad_x_i = g_i d_i^-beta
+//                - (2 alpha beta / size) x_i sum_{c=i-(size-1)/2}^{i+size/2} g_c x_c d_c^(-beta-1)
 // The window sums run along the pixels (contiguous, vectorised) in double; beta = 0.75 avoids
 // pow: d^-0.75 = r * sqrt(r) with r = 1/sqrt(d).
 
@@ -200,7 +201,8 @@ void channel_dot(double* acc, const T* a, const T* b, int64_t width, const LcnPa
     const T* u = a + c * p.shape.spatial;
     const T* v = b + c * p.shape.spatial;
 #pragma omp simd
-    for (int64_t i = 0; i < width; ++i) acc[i] += static_cast<double>(u[i]) * static_cast<double>(v[i]);
+    for (int64_t i = 0; i < width; ++i)
+      acc[i] += static_cast<double>(u[i]) * static_cast<double>(v[i]);
   }
 }
 

@@ -90,7 +90,9 @@ def batch_norm_backward(grad_x, grad_weight, grad_bias, wants, training, grad_y,
         else:
             mean, var = moments(x3, ch)
             invstd = 1.0 / np.sqrt(var + eps)
-        sum_g, sum_gx = gradient_sums(g3, x3, ch, mean) if training or wants[1] or wants[2] else (0.0, 0.0)
+        sum_g, sum_gx = 0.0, 0.0
+        if training or wants[1] or wants[2]:
+            sum_g, sum_gx = gradient_sums(g3, x3, ch, mean)
         if wants[1]:
             grad_weight[ch] = sum_gx * invstd
         if wants[2]:

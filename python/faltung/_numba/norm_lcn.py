@@ -28,16 +28,23 @@ def lcn(result, grad_y, backward, x, n_images, channels, s, eps):
         squares = np.zeros(width)
         dots = np.zeros(width)
         for c in range(channels):
+            row = x3[n, c, s0:s0 + width]
             for i in range(width):
-                v = np.float64(x3[n, c, s0 + i])
-                squares[i] += v * v
-                if backward:
-                    dots[i] += np.float64(g3[n, c, s0 + i]) * v
+                squares[i] += np.float64(row[i]) * np.float64(row[i])
         scale = 1.0 / np.sqrt(squares / dof + eps)
+        if not backward:
+            for c in range(channels):
+                row, out = x3[n, c, s0:s0 + width], r3[n, c, s0:s0 + width]
+                for i in range(width):
+                    out[i] = row[i] * scale[i]
+            continue
         for c in range(channels):
+            row, grad = x3[n, c, s0:s0 + width], g3[n, c, s0:s0 + width]
             for i in range(width):
-                if backward:
-                    r3[n, c, s0 + i] = (g3[n, c, s0 + i] * scale[i]
-                                        - x3[n, c, s0 + i] * scale[i] ** 3 * dots[i] / dof)
-                else:
-                    r3[n, c, s0 + i] = x3[n, c, s0 + i] * scale[i]
+                dots[i] += np.float64(grad[i]) * np.float64(row[i])
+        coef = -scale * scale * scale * dots / dof
+        for c in range(channels):
+            row, grad = x3[n, c, s0:s0 + width], g3[n, c, s0:s0 + width]
+            out = r3[n, c, s0:s0 + width]
+            for i in range(width):
+                out[i] = grad[i] * scale[i] + row[i] * coef[i]
