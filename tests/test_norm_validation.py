@@ -187,3 +187,19 @@ def test_core_checks(name):
     fragments, fn = CORE_CASES[name]
     c = _core()
     expect(ValueError, lambda: fn(c), *fragments)
+
+
+# ------------------------------------------------------------- divisions by zero are data
+
+def test_division_by_zero_gives_nan_like_torch(backend):
+    """eps = 0 / k = 0 on all-zero input: 0 / 0 is NaN in PyTorch; every backend agrees (the
+    Numba kernels must not raise ZeroDivisionError)."""
+    zeros = np.zeros((1, 3, 1, 2))
+    assert np.isnan(faltung.local_contrast_norm(zeros, eps=0.0)).all()
+    assert np.isnan(faltung.local_response_norm(zeros, 3, k=0.0)).all()
+    ones = np.ones_like(zeros)
+    assert np.isnan(faltung.local_response_norm_backward(ones, zeros, 3, k=0.0)).all()
+    assert np.isnan(faltung.batch_norm(np.ones((4, 2)), None, None, training=True, eps=0.0)).all()
+    torch = pytest.importorskip("torch")
+    lrn_torch = torch.nn.functional.local_response_norm(torch.zeros(1, 3, 1, 2), 3, k=0.0)
+    assert torch.isnan(lrn_torch).all()

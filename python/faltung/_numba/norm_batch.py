@@ -2,7 +2,8 @@
 cpp/cpu/norm_batch.cpp (with its run loops in norm_kernels.inl), x as (N, C, S). A worker
 takes whole channels; statistics are two-pass in float64. Optional arrays arrive as arrays
 (ones, zeros or empty placeholders) plus flags, so that every kernel compiles once per dtype
-(faltung/backends/numba_backend.py fills them in).
+(faltung/backends/numba_backend.py fills them in). All norm kernels use NumPy's error model:
+a division by zero (eps = 0 on a constant channel) gives inf/NaN as in PyTorch, not an exception.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import numpy as np
 from ._jit import jit
 
 
-@jit
+@jit(error_model="numpy")
 def moments(x3, c):
     """(mean, biased variance) of channel c of x3 (N, C, S), float64 sums."""
     n_images, _, size = x3.shape
@@ -29,7 +30,7 @@ def moments(x3, c):
     return mean, squares / (n_images * size)
 
 
-@jit
+@jit(error_model="numpy")
 def gradient_sums(g3, x3, c, mean):
     """(sum of g, sum of g * (x - mean)) over channel c."""
     sum_g = 0.0
@@ -42,7 +43,7 @@ def gradient_sums(g3, x3, c, mean):
     return sum_g, sum_gx
 
 
-@jit(parallel=True)
+@jit(parallel=True, error_model="numpy")
 def batch_norm_forward(y, save_mean, save_invstd, running_mean, running_var, training, update,
                        x, weight, bias, n, c, s, eps, momentum):
     """training: batch statistics into save_mean/save_invstd, running stats updated when
@@ -70,7 +71,7 @@ def batch_norm_forward(y, save_mean, save_invstd, running_mean, running_var, tra
                 y3[i, ch, j] = (x3[i, ch, j] - mean) * scale + shift
 
 
-@jit(parallel=True)
+@jit(parallel=True, error_model="numpy")
 def batch_norm_backward(grad_x, grad_weight, grad_bias, wants, training, grad_y, x, stat1,
                         stat2, saved, weight, n, c, s, eps):
     """wants = (grad_x, grad_weight, grad_bias) flags. training: stat1/stat2 = saved mean and

@@ -14,7 +14,7 @@ from ._jit import jit
 TILE = 256
 
 
-@jit(parallel=True)
+@jit(parallel=True, error_model="numpy")
 def lcn(result, grad_y, backward, x, n_images, channels, s, eps):
     """Forward (result = y) or, when `backward`, the input gradient given grad_y."""
     x3 = x.reshape((n_images, channels, s))

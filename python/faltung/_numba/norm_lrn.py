@@ -14,7 +14,7 @@ from ._jit import jit
 TILE = 64
 
 
-@jit
+@jit(error_model="numpy")
 def window_scales(d, q, x3, n, s0, width, size, alpha, beta, k):
     """d[c, i] = d_c and q[c, i] = d_c^-beta for pixels s0 .. s0 + width of image n."""
     channels = x3.shape[1]
@@ -39,7 +39,7 @@ def window_scales(d, q, x3, n, s0, width, size, alpha, beta, k):
                 qc[i] = dc[i] ** -beta
 
 
-@jit(parallel=True)
+@jit(parallel=True, error_model="numpy")
 def lrn(result, grad_y, backward, x, n_images, channels, s, size, alpha, beta, k, threads):
     """Forward (result = y) or, when `backward`, the input gradient given grad_y; `threads`:
     the worker count (numba.get_num_threads() inside a kernel would stop the disk cache)."""
