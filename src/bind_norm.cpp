@@ -148,8 +148,10 @@ void bind_norm(py::module_& m) {
            const py::object& stat2, const py::object& w, const py::tuple& shape, double eps) {
           const Shape s = to_shape(shape);
           const BatchNormParams p = make_batch_norm_params(s.n, s.c, s.s, eps, 0.0, training);
-          if (is_double(gy, "grad_y")) bn_backward<double>(training, gx, gw, gb, gy, x, stat1, stat2, w, p);
-          else bn_backward<float>(training, gx, gw, gb, gy, x, stat1, stat2, w, p);
+          if (is_double(gy, "grad_y"))
+            bn_backward<double>(training, gx, gw, gb, gy, x, stat1, stat2, w, p);
+          else
+            bn_backward<float>(training, gx, gw, gb, gy, x, stat1, stat2, w, p);
         });
   m.def("lrn",
         [](py::array& result, const py::object& gy, const py::array& x, const py::tuple& shape,
@@ -157,9 +159,9 @@ void bind_norm(py::module_& m) {
           const Shape s = to_shape(shape);
           const LrnParams p = make_lrn_params(s.n, s.c, s.s, size, alpha, beta, k);
           if (is_double(x, "x"))
-            pointwise<double, LrnParams>(result, gy, x, p, lrn_forward<double>, lrn_backward<double>);
+            pointwise(result, gy, x, p, lrn_forward<double>, lrn_backward<double>);
           else
-            pointwise<float, LrnParams>(result, gy, x, p, lrn_forward<float>, lrn_backward<float>);
+            pointwise(result, gy, x, p, lrn_forward<float>, lrn_backward<float>);
         });
   m.def("lcn",
         [](py::array& result, const py::object& gy, const py::array& x, const py::tuple& shape,
@@ -167,9 +169,9 @@ void bind_norm(py::module_& m) {
           const Shape s = to_shape(shape);
           const LcnParams p = make_lcn_params(s.n, s.c, s.s, eps);
           if (is_double(x, "x"))
-            pointwise<double, LcnParams>(result, gy, x, p, lcn_forward<double>, lcn_backward<double>);
+            pointwise(result, gy, x, p, lcn_forward<double>, lcn_backward<double>);
           else
-            pointwise<float, LcnParams>(result, gy, x, p, lcn_forward<float>, lcn_backward<float>);
+            pointwise(result, gy, x, p, lcn_forward<float>, lcn_backward<float>);
         });
 }
 

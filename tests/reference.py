@@ -484,7 +484,8 @@ def local_response_norm(x, size, alpha, beta, k):
 
 def local_response_norm_alexnet(x, n, alpha, beta, k):
     """The AlexNet paper's formula (Krizhevsky et al. 2012, section 3.3):
-    b_i = a_i / (k + alpha * sum_{j=max(0, i-n/2)}^{min(N-1, i+n/2)} a_j^2)^beta (no division by n)."""
+    b_i = a_i / (k + alpha * sum_{j=max(0, i-n/2)}^{min(N-1, i+n/2)} a_j^2)^beta
+    (no division by n)."""
     vectors, back = _positions(_f64(x))
     channels = vectors.shape[1]
     y = np.empty_like(vectors)

@@ -27,8 +27,9 @@ def _arrays(rng, shape, dtype, affine=True):
     """x with a channel-dependent offset and scale, weight, bias, running stats."""
     c = shape[1]
     offset = rng.standard_normal(c) * 3
-    x = (random_array(rng, shape, np.float64) * rng.uniform(0.5, 2, c).reshape((1, c) + (1,) * (len(shape) - 2))
-         + offset.reshape((1, c) + (1,) * (len(shape) - 2))).astype(dtype)
+    per_channel = (1, c) + (1,) * (len(shape) - 2)
+    x = (random_array(rng, shape, np.float64) * rng.uniform(0.5, 2, c).reshape(per_channel)
+         + offset.reshape(per_channel)).astype(dtype)
     w = random_array(rng, (c,), dtype) if affine else None
     b = random_array(rng, (c,), dtype) if affine else None
     rm = random_array(rng, (c,), dtype)
@@ -76,7 +77,8 @@ def test_forward_eval(backend, dtype, rng, name, affine):
     assert_close(mean, rm, dtype=np.float64, kind="exact", what="mean = running_mean")
     assert_close(invstd, 1 / np.sqrt(rv.astype(np.float64) + 1e-3), dtype=np.float64,
                  what="invstd")
-    assert np.array_equal(rm, before[0]) and np.array_equal(rv, before[1]), "eval updated the running stats"
+    assert np.array_equal(rm, before[0]) and np.array_equal(rv, before[1]), (
+        "eval updated the running stats")
 
 
 def test_statistics_survive_a_large_mean(backend, rng):
@@ -232,7 +234,8 @@ def test_noncontiguous_arguments(backend, rng):
     assert_close(y, y_ref, dtype=np.float64)
     assert_close(rm_store[::2], rm_ref, dtype=np.float64, what="running_mean")
     assert_close(rv_store[::2], rv_ref, dtype=np.float64, what="running_var")
-    assert np.array_equal(rm_store[1::2], np.zeros(3)) and np.array_equal(rv_store[1::2], np.ones(3))
+    assert np.array_equal(rm_store[1::2], np.zeros(3))
+    assert np.array_equal(rv_store[1::2], np.ones(3))
     g = random_array(rng, (4, 6, 5, 8), np.float64)[:, ::2, :, ::2]
     expected = ref.batch_norm_backward(g, x, None, None, w, True, 1e-5)
     for a, e in zip(faltung.batch_norm_backward(g, x, None, None, w, True), expected):

@@ -67,6 +67,7 @@ def test_torch_autograd(backend, dtype, rng):
     tx = torch.from_numpy(x.copy()).requires_grad_(True)
     ty = tx / torch.sqrt((tx * tx).sum(dim=1, keepdim=True) / 5 + 1e-5)
     ty.backward(torch.from_numpy(g))
-    assert_close(faltung.local_contrast_norm(x), ty.detach().numpy().astype(np.float64), dtype=dtype)
+    assert_close(faltung.local_contrast_norm(x), ty.detach().numpy().astype(np.float64),
+                 dtype=dtype)
     assert_close(faltung.local_contrast_norm_backward(g, x), tx.grad.numpy().astype(np.float64),
                  dtype=dtype)

@@ -15,6 +15,11 @@ void require(bool ok, const std::string& message) {
 
 std::string str(int64_t v) { return std::to_string(v); }
 
+void require_eps(double eps) {
+  require(std::isfinite(eps) && eps >= 0,
+          "eps: expected a finite number >= 0, got " + std::to_string(eps));
+}
+
 NormShape make_shape(int64_t batch, int64_t channels, int64_t spatial) {
   require(batch >= 1 && channels >= 1 && spatial >= 1,
           "input: expected (N, C, spatial) sizes >= 1, got (" + str(batch) + ", " +
@@ -27,8 +32,9 @@ NormShape make_shape(int64_t batch, int64_t channels, int64_t spatial) {
 BatchNormParams make_batch_norm_params(int64_t batch, int64_t channels, int64_t spatial,
                                        double eps, double momentum, bool training) {
   const NormShape shape = make_shape(batch, channels, spatial);
-  require(std::isfinite(eps) && eps >= 0, "eps: expected a finite number >= 0, got " + std::to_string(eps));
-  require(std::isfinite(momentum), "momentum: expected a finite number, got " + std::to_string(momentum));
+  require_eps(eps);
+  require(std::isfinite(momentum),
+          "momentum: expected a finite number, got " + std::to_string(momentum));
   require(!training || batch * spatial > 1,
           "input: expected more than 1 value per channel when training, got " +
               str(batch * spatial));
@@ -46,8 +52,10 @@ LrnParams make_lrn_params(int64_t batch, int64_t channels, int64_t spatial, int6
 
 LcnParams make_lcn_params(int64_t batch, int64_t channels, int64_t spatial, double eps) {
   const NormShape shape = make_shape(batch, channels, spatial);
-  require(channels >= 2, "input: expected at least 2 channels (the variance divides by C - 1), got " + str(channels));
-  require(std::isfinite(eps) && eps >= 0, "eps: expected a finite number >= 0, got " + std::to_string(eps));
+  require(channels >= 2,
+          "input: expected at least 2 channels (the variance divides by C - 1), got " +
+              str(channels));
+  require_eps(eps);
   return {shape, eps};
 }
 

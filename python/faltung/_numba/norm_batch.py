@@ -1,7 +1,9 @@
 """Batch normalization forward (training, evaluation) and backward: the Numba twin of
-cpp/cpu/norm_batch.cpp, x as (N, C, S). A worker takes whole channels; statistics are two-pass
-in float64. Optional arrays arrive as arrays (ones, zeros or empty placeholders) plus flags, so
-that every kernel compiles once per dtype (faltung/backends/numba_backend.py fills them in).
+cpp/cpu/norm_batch.cpp (with its run loops in norm_kernels.inl), x as (N, C, S). A worker
+takes whole channels; statistics are two-pass in float64. Optional arrays arrive as arrays
+(ones, zeros or empty placeholders) plus flags, so that every kernel compiles once per dtype
+(faltung/backends/numba_backend.py fills them in). All norm kernels use NumPy's error model:
+a division by zero (eps = 0 on a constant channel) gives inf/NaN as in PyTorch, not an exception.
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import numpy as np
 from ._jit import jit
 
 
-@jit
+@jit(error_model="numpy")
 def moments(x3, c):
     """(mean, biased variance) of channel c of x3 (N, C, S), float64 sums."""
     n_images, _, size = x3.shape
@@ -28,7 +30,7 @@ def moments(x3, c):
     return mean, squares / (n_images * size)
 
 
-@jit
+@jit(error_model="numpy")
 def gradient_sums(g3, x3, c, mean):
     """(sum of g, sum of g * (x - mean)) over channel c."""
     sum_g = 0.0
@@ -41,7 +43,7 @@ def gradient_sums(g3, x3, c, mean):
     return sum_g, sum_gx
 
 
-@jit(parallel=True)
+@jit(parallel=True, error_model="numpy")
 def batch_norm_forward(y, save_mean, save_invstd, running_mean, running_var, training, update,
                        x, weight, bias, n, c, s, eps, momentum):
     """training: batch statistics into save_mean/save_invstd, running stats updated when
@@ -69,7 +71,7 @@ def batch_norm_forward(y, save_mean, save_invstd, running_mean, running_var, tra
                 y3[i, ch, j] = (x3[i, ch, j] - mean) * scale + shift
 
 
-@jit(parallel=True)
+@jit(parallel=True, error_model="numpy")
 def batch_norm_backward(grad_x, grad_weight, grad_bias, wants, training, grad_y, x, stat1,
                         stat2, saved, weight, n, c, s, eps):
     """wants = (grad_x, grad_weight, grad_bias) flags. training: stat1/stat2 = saved mean and
@@ -89,7 +91,9 @@ def batch_norm_backward(grad_x, grad_weight, grad_bias, wants, training, grad_y,
         else:
             mean, var = moments(x3, ch)
             invstd = 1.0 / np.sqrt(var + eps)
-        sum_g, sum_gx = gradient_sums(g3, x3, ch, mean) if training or wants[1] or wants[2] else (0.0, 0.0)
+        sum_g, sum_gx = 0.0, 0.0
+        if training or wants[1] or wants[2]:
+            sum_g, sum_gx = gradient_sums(g3, x3, ch, mean)
         if wants[1]:
             grad_weight[ch] = sum_gx * invstd
         if wants[2]:

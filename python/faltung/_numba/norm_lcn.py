@@ -1,5 +1,5 @@
 """The lecture's local contrast normalization forward and backward: the Numba twin of
-cpp/cpu/norm_lcn.cpp, x as (N, C, S):
+cpp/cpu/norm_lcn.cpp (and lcn_tile in norm_kernels.inl), x as (N, C, S):
     r = 1 / sqrt(sum_c x_c^2 / (C - 1) + eps),   y_c = x_c r,
     grad_x_i = g_i r - x_i r^3 / (C - 1) * sum_c g_c x_c.
 A worker takes whole (image, tile of TILE pixels) items; channel sums in float64.
@@ -14,7 +14,7 @@ from ._jit import jit
 TILE = 256
 
 
-@jit(parallel=True)
+@jit(parallel=True, error_model="numpy")
 def lcn(result, grad_y, backward, x, n_images, channels, s, eps):
     """Forward (result = y) or, when `backward`, the input gradient given grad_y."""
     x3 = x.reshape((n_images, channels, s))
@@ -28,16 +28,23 @@ def lcn(result, grad_y, backward, x, n_images, channels, s, eps):
         squares = np.zeros(width)
         dots = np.zeros(width)
         for c in range(channels):
+            row = x3[n, c, s0:s0 + width]
             for i in range(width):
-                v = np.float64(x3[n, c, s0 + i])
-                squares[i] += v * v
-                if backward:
-                    dots[i] += np.float64(g3[n, c, s0 + i]) * v
+                squares[i] += np.float64(row[i]) * np.float64(row[i])
         scale = 1.0 / np.sqrt(squares / dof + eps)
+        if not backward:
+            for c in range(channels):
+                row, out = x3[n, c, s0:s0 + width], r3[n, c, s0:s0 + width]
+                for i in range(width):
+                    out[i] = row[i] * scale[i]
+            continue
         for c in range(channels):
+            row, grad = x3[n, c, s0:s0 + width], g3[n, c, s0:s0 + width]
             for i in range(width):
-                if backward:
-                    r3[n, c, s0 + i] = (g3[n, c, s0 + i] * scale[i]
-                                        - x3[n, c, s0 + i] * scale[i] ** 3 * dots[i] / dof)
-                else:
-                    r3[n, c, s0 + i] = x3[n, c, s0 + i] * scale[i]
+                dots[i] += np.float64(grad[i]) * np.float64(row[i])
+        coef = -scale * scale * scale * dots / dof
+        for c in range(channels):
+            row, grad = x3[n, c, s0:s0 + width], g3[n, c, s0:s0 + width]
+            out = r3[n, c, s0:s0 + width]
+            for i in range(width):
+                out[i] = grad[i] * scale[i] + row[i] * coef[i]

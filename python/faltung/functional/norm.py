@@ -82,7 +82,8 @@ def _running(value, name: str, x: np.ndarray):
     """A running statistic that training updates in place: (array to pass, array to write back
     into or None). A non-contiguous one is updated through a contiguous copy."""
     if not isinstance(value, np.ndarray):
-        raise TypeError(f"{name}: expected a numpy.ndarray updated in place, got {type(value).__name__}")
+        raise TypeError(f"{name}: expected a numpy.ndarray updated in place, got "
+                        f"{type(value).__name__}")
     _channel_vector(value, name, x)
     if not value.flags.writeable:
         raise ValueError(f"{name}: expected a writeable array (training updates it in place)")
@@ -232,7 +233,8 @@ def local_response_norm(x, size, alpha=1e-4, beta=0.75, k=1.0, *, out=None):
 def local_response_norm_backward(grad_out, x, size, alpha=1e-4, beta=0.75, k=1.0, *, out=None):
     """Gradient of local_response_norm with respect to its input (d_c the denominator's base):
 
-        grad_x_i = g_i d_i^-beta - (2 alpha beta / size) x_i sum_{c: i in window(c)} g_c x_c d_c^(-beta-1)
+        grad_x_i = g_i d_i^-beta
+                   - (2 alpha beta / size) x_i sum_{c: i in window(c)} g_c x_c d_c^(-beta-1)
     """
     x, shape, size, alpha, beta, k = _lrn_args(x, size, alpha, beta, k)
     grad_out = _grad(grad_out, x)
