@@ -1,28 +1,23 @@
-// Picks the normalization kernel table (norm_kernels.hpp) for this CPU, once.
+// Picks the normalization kernel table (norm_kernels.hpp) for this CPU, once: the ISA family
+// the GEMM chose.
 #include "norm_kernels.hpp"
 
-#include <cstdlib>
 #include <string>
+
+#include "faltung/gemm.hpp"
 
 namespace faltung::cpu {
 namespace {
 
+// The same ISA as the GEMM micro-kernels: gemm.cpp decides once (FALTUNG_ISA caps it).
 struct KernelTable {
   NormKernels<float> f32;
   NormKernels<double> f64;
   KernelTable() {
     generic_norm_kernels(&f32, &f64);
-#if defined(FALTUNG_X86)
-    const char* cap = std::getenv("FALTUNG_ISA");
-    const std::string limit = cap != nullptr ? cap : "";
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && limit != "avx2" && limit != "generic") {
-      avx512_norm_kernels(&f32, &f64);
-    } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-               limit != "generic") {
-      avx2_norm_kernels(&f32, &f64);
-    }
-#endif
+    const std::string isa = gemm_kernel_name();
+    if (isa == "avx512") avx512_norm_kernels(&f32, &f64);
+    else if (isa == "avx2") avx2_norm_kernels(&f32, &f64);
   }
 };
 
