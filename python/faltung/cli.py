@@ -1,6 +1,6 @@
 """The `faltung` command (also `python -m faltung`):
 
-    faltung bench [--quick] [--threads 1,2] [--only gemm|conv|pool|depthwise] [--json FILE]
+    faltung bench [--quick] [--threads 1,2] [--only gemm|conv|pool|depthwise|norm] [--json FILE]
                   [--peak-gflops X] [--backend cpp|numba]
     faltung train {mlp,lenet5} [--epochs N] [--batch-size B] [--lr X] [--optimizer adam|sgd]
                   [--max-shift S] [--seed S] [--threads N] [--data DIR] [--download]

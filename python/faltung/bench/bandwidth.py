@@ -1,5 +1,5 @@
 """This machine's memory bandwidth, measured now: the denominator of "% of bandwidth" for the
-memory-bound kernels (pooling, depthwise convolution).
+memory-bound kernels (pooling, depthwise convolution, normalization).
 
 STREAM's "copy" convention: `threads` Python threads each copy their share of a 256 MiB float32
 array into another (NumPy releases the GIL while it copies); GB/s counts the bytes read plus the

@@ -2,7 +2,7 @@
 with a row per case, a geometric-mean summary, and the JSON file.
 
 A row: faltung's time, then GFLOP/s and % of FMA peak (GEMM, conv2d) or GB/s and % of measured
-memory bandwidth (pooling, depthwise), then for every peer its time and t_peer / t_faltung.
+memory bandwidth (pooling, depthwise, normalization), then for every peer its time and t_peer / t_faltung.
 Records come from suite.py (one dict per case and implementation).
 """
 from __future__ import annotations
@@ -11,12 +11,13 @@ import json
 import math
 
 CASE_W, OP_W, PEER_W = 28, 11, 15
-SIZE_W = {"gemm": 14, "conv": 5, "pool": 24, "depthwise": 24}  # "2048x2048x2048", "N=64", labels
+SIZE_W = {"gemm": 14, "conv": 5, "pool": 24, "depthwise": 24, "norm": 24}  # "2048x2048x2048", "N=64", labels
 TITLES = {"gemm": "GEMM  C = op(A) @ op(B), size = MxKxN",
           "conv": "conv2d  NCHW, OIHW, N = batch",
           "pool": "pooling  NCHW, N = batch, C x H x W, window/stride",
-          "depthwise": "depthwise and separable conv  NCHW, N = batch, C x H x W, kernel/stride"}
-MEMORY_BOUND = ("pool", "depthwise")
+          "depthwise": "depthwise and separable conv  NCHW, N = batch, C x H x W, kernel/stride",
+          "norm": "normalization  NCHW, N = batch, C x H x W (batch norm: training mode)"}
+MEMORY_BOUND = ("pool", "depthwise", "norm")
 
 
 def ms(seconds: float) -> str:
@@ -39,7 +40,7 @@ def header(meta: dict, numpy_variants: dict) -> str:
         f"{meta['dtype']}, CPU {meta['cpu']} ({meta['cpus']} logical CPUs), "
         f"threads {','.join(map(str, meta['threads']))}",
         f"peers: {torch}numpy {meta['numpy']} (GEMM and conv2d: matmul, im2col + matmul, in "
-        "subprocesses with their own environment; pooling, depthwise: vectorised NumPy here)",
+        "subprocesses with their own environment; the memory-bound kernels: vectorised NumPy here)",
         numpy_note,
         f"checked: every result against {meta['reference']} on the same data before it is timed "
         f"({meta['tolerance']}); a wrong result is never timed",
@@ -57,7 +58,7 @@ def _bandwidth_line(meta: dict) -> list[str]:
         return []
     measured = ", ".join(f"{gbs:.1f} GB/s at {threads}T"
                          for threads, gbs in meta["bandwidth_gbs"].items())
-    return [f"GB/s (pooling, depthwise): {meta['bytes']}; %bw: of memory bandwidth measured now "
+    return [f"GB/s (pooling, depthwise, normalization): {meta['bytes']}; %bw: of memory bandwidth measured now "
             f"({meta['bandwidth_source']}): {measured}"]
 
 

@@ -45,7 +45,7 @@ def measured_peak() -> tuple[float, str]:
 
 
 COMPUTE_KINDS = ("gemm", "conv")
-MEMORY_KINDS = ("pool", "depthwise")  # each a module faltung.bench.<kind> (see pool.py)
+MEMORY_KINDS = ("pool", "depthwise", "norm")  # each a module faltung.bench.<kind> (pool.py)
 KINDS = COMPUTE_KINDS + MEMORY_KINDS
 
 
