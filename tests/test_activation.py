@@ -104,3 +104,11 @@ def test_validation_messages():
         faltung.tanh_backward(np.zeros((3, 2)), np.zeros((2, 3)))
     with pytest.raises(TypeError, match=r"grad_out: expected dtype float64 like the input, got float32"):
         faltung.sigmoid_backward(np.zeros(3, np.float32), np.zeros(3))
+
+
+def test_relu_backward_zeroes_infinite_gradients_where_the_output_is_not_positive():
+    y = np.array([-1.0, 0.0, 2.0, np.nan])
+    grad = np.array([np.inf, np.nan, -np.inf, np.inf])
+    # PyTorch's threshold_backward: y <= 0 gives 0 whatever the gradient, otherwise the gradient
+    assert_close(faltung.relu_backward(grad, y), np.array([0.0, 0.0, -np.inf, np.inf]),
+                 dtype=np.float64, kind="exact")
