@@ -47,24 +47,28 @@ void depthwise_forward(T* y, const T* x, const T* w, const T* bias, const Conv2d
   const bool wide = p.stride_h == 1 && p.out_w < kWideBelow;
   const int64_t rs = layout.row_stride * p.stride_h;  // between the windows of two output rows
   const int64_t wide_n = (p.out_h - 1) * rs + p.out_w;
-#pragma omp parallel for schedule(static) num_threads(num_threads())
+#pragma omp parallel num_threads(num_threads())
+  {
+  PaddedPlane<T> padded(p, layout);
+  const T** src = workspace_as<const T*>(Slot::DepthwiseTaps, taps);
+  T* buffer = wide ? workspace_as<T>(Slot::DepthwiseRows, wide_n) : nullptr;
+#pragma omp for schedule(static)
   for (int64_t plane = 0; plane < p.batch * C; ++plane) {
     const int64_t n = plane / C, c = plane % C;
-    const T* in = input_rows(x + plane * p.in_pixels(), p, layout, 0, layout.rows);
-    const T** src = workspace_as<const T*>(Slot::DepthwiseTaps, taps);
+    const T* in = padded.load(x + plane * p.in_pixels());
     T* out = y + (n * p.out_channels + c * M) * p.out_pixels();
     point(src, in, offsets);
     for (int64_t j = 0; j < M; ++j, out += p.out_pixels()) {
       const int64_t oc = c * M + j;
       const T init = bias != nullptr ? bias[oc] : T(0);
       if (wide) {
-        T* buffer = workspace_as<T>(Slot::DepthwiseRows, wide_n);
         sum(buffer, 0, 1, wide_n, init, src, 0, w + oc * taps, taps);
         copy_rows(out, p.out_w, buffer, rs, p.out_h, p.out_w);
       } else {
         sum(out, p.out_w, p.out_h, p.out_w, init, src, rs, w + oc * taps, taps);
       }
     }
+  }
   }
 }
 
@@ -77,16 +81,19 @@ void depthwise_backward_weight(T* grad_w, const T* grad_y, const T* x, const Con
   const bool wide = p.stride_h == 1;  // measured: faster than row by row at every width
   const int64_t rs = layout.row_stride * p.stride_h;
   const int64_t wide_n = (p.out_h - 1) * rs + p.out_w;
-#pragma omp parallel for schedule(static) num_threads(num_threads())
+#pragma omp parallel num_threads(num_threads())
+  {
+  PaddedPlane<T> padded(p, layout);
+  T* lanes = workspace_as<T>(Slot::DepthwiseWeights, M * taps * kDotLanes);
+  const T** src = workspace_as<const T*>(Slot::DepthwiseTaps, taps);
+  // wide: grad_y rows at the input's row stride, zeros between them (written once)
+  T* padded_gy = wide ? workspace_as<T>(Slot::DepthwiseRows, wide_n) : nullptr;
+  if (wide) std::fill(padded_gy, padded_gy + wide_n, T(0));
+#pragma omp for schedule(static)
   for (int64_t c = 0; c < C; ++c) {
-    T* lanes = workspace_as<T>(Slot::DepthwiseWeights, M * taps * kDotLanes);
     std::fill(lanes, lanes + M * taps * kDotLanes, T(0));
-    const T** src = workspace_as<const T*>(Slot::DepthwiseTaps, taps);
-    // wide: grad_y rows at the input's row stride, zeros between them
-    T* padded_gy = wide ? workspace_as<T>(Slot::DepthwiseRows, wide_n) : nullptr;
-    if (wide) std::fill(padded_gy, padded_gy + wide_n, T(0));
     for (int64_t n = 0; n < p.batch; ++n) {
-      const T* in = input_rows(x + (n * C + c) * p.in_pixels(), p, layout, 0, layout.rows);
+      const T* in = padded.load(x + (n * C + c) * p.in_pixels());
       const T* g = grad_y + (n * p.out_channels + c * M) * p.out_pixels();
       if (wide) {
         point(src, in, offsets);
@@ -108,6 +115,7 @@ void depthwise_backward_weight(T* grad_w, const T* grad_y, const T* x, const Con
       for (int l = 0; l < kDotLanes; ++l) sum += lanes[e * kDotLanes + l];
       grad_w[c * M * taps + e] = sum;
     }
+  }
   }
 }
 
@@ -133,32 +141,30 @@ void backward_input_stride1(T* grad_x, const T* grad_y, const T* w, const Conv2d
   const auto sum = rows<T>().sum[fixed_or_any(M * taps)];
   const bool wide = p.in_w < kWideBelow;
   const int64_t wide_n = (p.in_h - 1) * wp + p.in_w;
-#pragma omp parallel for schedule(static) num_threads(num_threads())
+#pragma omp parallel num_threads(num_threads())
+  {
+  // the zeros of this layout, written once; each plane writes only grad_y's cells
+  T* padded = workspace_as<T>(Slot::DepthwiseGrad, M * plane_elements);
+  std::fill(padded, padded + M * plane_elements, T(0));
+  const T** src = workspace_as<const T*>(Slot::DepthwiseTaps, M * taps);
+  T* buffer = wide ? workspace_as<T>(Slot::DepthwiseRows, wide_n) : nullptr;
+  point(src, static_cast<const T*>(padded), offsets);
+#pragma omp for schedule(static)
   for (int64_t plane = 0; plane < p.batch * C; ++plane) {
     const int64_t n = plane / C, c = plane % C;
-    T* padded = workspace_as<T>(Slot::DepthwiseGrad, M * plane_elements);
     const T* gy = grad_y + (n * p.out_channels + c * M) * p.out_pixels();
-    for (int64_t j = 0; j < M; ++j, gy += p.out_pixels()) {
-      T* dst = padded + j * plane_elements;
-      std::fill(dst, dst + top * wp, T(0));
-      for (int64_t oy = 0; oy < p.out_h; ++oy) {
-        T* row = dst + (top + oy) * wp;
-        std::fill(row, row + lead, T(0));
-        for (int64_t ox = 0; ox < p.out_w; ++ox) row[lead + ox] = gy[oy * p.out_w + ox];
-      }
-      std::fill(dst + (top + p.out_h) * wp, dst + plane_elements, T(0));
-    }
-    const T** src = workspace_as<const T*>(Slot::DepthwiseTaps, M * taps);
+    for (int64_t j = 0; j < M; ++j, gy += p.out_pixels())
+      copy_rows(padded + j * plane_elements + top * wp + lead, wp, gy, p.out_w, p.out_h,
+                p.out_w);
     const T* wc = w + c * M * taps;  // the M kernels of channel c, in (j, i, k) order
     T* gx = grad_x + plane * p.in_pixels();
-    point(src, static_cast<const T*>(padded), offsets);
     if (wide) {
-      T* buffer = workspace_as<T>(Slot::DepthwiseRows, wide_n);
       sum(buffer, 0, 1, wide_n, T(0), src, 0, wc, M * taps);
       copy_rows(gx, p.in_w, buffer, wp, p.in_h, p.in_w);
     } else {
       sum(gx, p.in_w, p.in_h, p.in_w, T(0), src, wp, wc, M * taps);
     }
+  }
   }
 }
 
