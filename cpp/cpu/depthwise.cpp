@@ -22,10 +22,13 @@
 // multiplied by zeros in the weight gradient): a 7x7 map is one 63-element operation instead of
 // seven 7-element ones that never fill a vector. Forward and input gradient do this for narrow
 // maps (width < kWideBelow; wider rows go straight into the output), the weight gradient always
-// (its dot products pay a horizontal tail per row otherwise).
+// (its dot products pay a horizontal tail per row otherwise; a channel whose result is not
+// finite is redone row by row, so that an Inf no tap meets cannot leak in as 0 * Inf = NaN).
 // 3x3 kernels (9 taps, or the 1-4 tap phase subsets of stride 2) take the unrolled row
 // operations; other kernels and channel multipliers > 1 in the input gradient the any-count ones.
 #include "faltung/depthwise.hpp"
+
+#include <cmath>
 
 #include "depthwise_work.hpp"
 
@@ -89,13 +92,13 @@ void depthwise_backward_weight(T* grad_w, const T* grad_y, const T* x, const Con
   // wide: grad_y rows at the input's row stride, zeros between them (written once)
   T* padded_gy = wide ? workspace_as<T>(Slot::DepthwiseRows, wide_n) : nullptr;
   if (wide) std::fill(padded_gy, padded_gy + wide_n, T(0));
-#pragma omp for schedule(static)
-  for (int64_t c = 0; c < C; ++c) {
+  // One channel's M*taps weight gradients; `by_rows` reads only the pixels each tap meets.
+  auto channel = [&](int64_t c, bool by_rows) {
     std::fill(lanes, lanes + M * taps * kDotLanes, T(0));
     for (int64_t n = 0; n < p.batch; ++n) {
       const T* in = padded.load(x + (n * C + c) * p.in_pixels());
       const T* g = grad_y + (n * p.out_channels + c * M) * p.out_pixels();
-      if (wide) {
+      if (!by_rows) {
         point(src, in, offsets);
         for (int64_t j = 0; j < M; ++j, g += p.out_pixels()) {
           copy_rows(padded_gy, rs, g, p.out_w, p.out_h, p.out_w);
@@ -110,11 +113,21 @@ void depthwise_backward_weight(T* grad_w, const T* grad_y, const T* x, const Con
                src, taps);
       }
     }
+    bool finite = true;
     for (int64_t e = 0; e < M * taps; ++e) {
       T sum = T(0);
       for (int l = 0; l < kDotLanes; ++l) sum += lanes[e * kDotLanes + l];
       grad_w[c * M * taps + e] = sum;
+      finite = finite && std::isfinite(sum);
     }
+    return finite;
+  };
+#pragma omp for schedule(static)
+  for (int64_t c = 0; c < C; ++c) {
+    // The wide form also multiplies the zeros between grad_y's rows with input pixels that no
+    // tap meets there: an Inf among them would turn a finite gradient into NaN, so a channel
+    // with a non-finite result is done again row by row (as PyTorch computes it).
+    if (!channel(c, !wide) && wide) channel(c, true);
   }
   }
 }
