@@ -6,7 +6,9 @@
 // of padded row r holds the padded columns q, q + sw, q + 2 sw, ... (a "phase plane", one per
 // thread, in the workspace). Tap (i, k) of output row oy then reads phase (k*dw) % sw of padded
 // row oy*sh + i*dh from element (k*dw) / sw on: contiguous for every stride. Stride 1 without
-// padding reads the image in place.
+// padding reads the image in place. A thread zeroes its copy once per call and then writes only
+// each plane's image cells into it (PaddedPlane, depthwise_work.hpp); a row operation covers all
+// output rows of a plane in one call.
 //   forward:      y row = bias + sum over taps of w * (shifted input phase row)     per (n, c)
 //   grad weight:  dot products of grad_y rows with the same shifted input rows as the forward;
 //                 threads split the channels (each owns its weights: no partial sums to reduce,
@@ -15,7 +17,8 @@
 //                 (rotated kernel, the M planes of a channel summed as M*kh*kw taps), written
 //                 into grad_x row by row; strided: the gather form of the adjoint: phase q of
 //                 padded input row r sums the taps that land there (k*dw % sw == q,
-//                 (r - i*dh) % sh == 0, every j) over zero-padded grad_y rows, then the phases
+//                 (r - i*dh) % sh == 0, every j) over zero-padded grad_y rows, one multi-row
+//                 call per class of rows (r mod sh, q) that share their taps; then the phases
 //                 are interleaved back and the padding cropped
 // "Wide" planes: with stride_h 1, a plane runs as ONE row operation over its rows laid end to
 // end at the input's row stride (the columns between rows are computed and dropped, or
