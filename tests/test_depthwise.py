@@ -285,6 +285,25 @@ def test_non_contiguous_inputs(backend, dtype, rng):
     assert np.array_equal(xs, x_before)
 
 
+@pytest.mark.parametrize("name", ["k3", "wide_rows_k3", "stride2_pad1"])
+def test_inf_and_nan_propagate_like_the_reference(backend, rng, name):
+    """Inf/NaN in x reach exactly the outputs and weight gradients whose sums contain them (an
+    Inf in the first column is met by taps k = 0, 1 but never by k = 2, whose gradient stays
+    finite)."""
+    case = GRID[name]
+    x, w, b, gy = case.arrays(np.float64, rng)
+    x[0, 0, 2, 0] = np.inf
+    x[0, -1, -1, -1] = np.nan
+    y = faltung.depthwise_conv2d(x, w, b, *case.args())
+    gx, gw, gb = faltung.depthwise_conv2d_backward(gy, x, w, *case.args())
+    assert_close(y, ref.depthwise_conv2d(x, w, b, case.stride, case.pads(), case.dilation),
+                 dtype=np.float64, k=9, what="forward")
+    ex, ew, eb = ref.depthwise_conv2d_backward(gy, x, w, case.stride, case.pads(), case.dilation)
+    assert np.isfinite(ew).sum() > 0
+    assert_close(gw, ew, dtype=np.float64, k=gy.size, what="grad_weight")
+    assert_close(gx, ex, dtype=np.float64, k=9, what="grad_input")
+
+
 # ------------------------------------------------------------------------------ slow sweep
 
 def random_case(rng) -> DwCase:

@@ -6,7 +6,9 @@
 // of padded row r holds the padded columns q, q + sw, q + 2 sw, ... (a "phase plane", one per
 // thread, in the workspace). Tap (i, k) of output row oy then reads phase (k*dw) % sw of padded
 // row oy*sh + i*dh from element (k*dw) / sw on: contiguous for every stride. Stride 1 without
-// padding reads the image in place.
+// padding reads the image in place. A thread zeroes its copy once per call and then writes only
+// each plane's image cells into it (PaddedPlane, depthwise_work.hpp); a row operation covers all
+// output rows of a plane in one call.
 //   forward:      y row = bias + sum over taps of w * (shifted input phase row)     per (n, c)
 //   grad weight:  dot products of grad_y rows with the same shifted input rows as the forward;
 //                 threads split the channels (each owns its weights: no partial sums to reduce,
@@ -15,17 +17,21 @@
 //                 (rotated kernel, the M planes of a channel summed as M*kh*kw taps), written
 //                 into grad_x row by row; strided: the gather form of the adjoint: phase q of
 //                 padded input row r sums the taps that land there (k*dw % sw == q,
-//                 (r - i*dh) % sh == 0, every j) over zero-padded grad_y rows, then the phases
+//                 (r - i*dh) % sh == 0, every j) over zero-padded grad_y rows, one multi-row
+//                 call per class of rows (r mod sh, q) that share their taps; then the phases
 //                 are interleaved back and the padding cropped
 // "Wide" planes: with stride_h 1, a plane runs as ONE row operation over its rows laid end to
 // end at the input's row stride (the columns between rows are computed and dropped, or
 // multiplied by zeros in the weight gradient): a 7x7 map is one 63-element operation instead of
 // seven 7-element ones that never fill a vector. Forward and input gradient do this for narrow
 // maps (width < kWideBelow; wider rows go straight into the output), the weight gradient always
-// (its dot products pay a horizontal tail per row otherwise).
+// (its dot products pay a horizontal tail per row otherwise; a channel whose result is not
+// finite is redone row by row, so that an Inf no tap meets cannot leak in as 0 * Inf = NaN).
 // 3x3 kernels (9 taps, or the 1-4 tap phase subsets of stride 2) take the unrolled row
 // operations; other kernels and channel multipliers > 1 in the input gradient the any-count ones.
 #include "faltung/depthwise.hpp"
+
+#include <cmath>
 
 #include "depthwise_work.hpp"
 #include "epilogue.hpp"
@@ -49,18 +55,21 @@ void depthwise_forward(T* y, const T* x, const T* w, const T* bias, const Conv2d
   const bool wide = p.stride_h == 1 && p.out_w < kWideBelow;
   const int64_t rs = layout.row_stride * p.stride_h;  // between the windows of two output rows
   const int64_t wide_n = (p.out_h - 1) * rs + p.out_w;
-#pragma omp parallel for schedule(static) num_threads(num_threads())
+#pragma omp parallel num_threads(num_threads())
+  {
+  PaddedPlane<T> padded(p, layout);
+  const T** src = workspace_as<const T*>(Slot::DepthwiseTaps, taps);
+  T* buffer = wide ? workspace_as<T>(Slot::DepthwiseRows, wide_n) : nullptr;
+#pragma omp for schedule(static)
   for (int64_t plane = 0; plane < p.batch * C; ++plane) {
     const int64_t n = plane / C, c = plane % C;
-    const T* in = input_rows(x + plane * p.in_pixels(), p, layout, 0, layout.rows);
-    const T** src = workspace_as<const T*>(Slot::DepthwiseTaps, taps);
+    const T* in = padded.load(x + plane * p.in_pixels());
     T* out = y + (n * p.out_channels + c * M) * p.out_pixels();
     point(src, in, offsets);
     for (int64_t j = 0; j < M; ++j, out += p.out_pixels()) {
       const int64_t oc = c * M + j;
       const T init = bias != nullptr ? bias[oc] : T(0);
       if (wide) {
-        T* buffer = workspace_as<T>(Slot::DepthwiseRows, wide_n);
         sum(buffer, 0, 1, wide_n, init, src, 0, w + oc * taps, taps);
         copy_rows(out, p.out_w, buffer, rs, p.out_h, p.out_w);
       } else {
@@ -69,6 +78,7 @@ void depthwise_forward(T* y, const T* x, const T* w, const T* bias, const Conv2d
       if (epilogue != Epilogue::kNone)  // the plane is still in cache
         finish_row(out, out, p.out_pixels(), T(0), epilogue);
     }
+  }
   }
 }
 
@@ -81,18 +91,21 @@ void depthwise_backward_weight(T* grad_w, const T* grad_y, const T* x, const Con
   const bool wide = p.stride_h == 1;  // measured: faster than row by row at every width
   const int64_t rs = layout.row_stride * p.stride_h;
   const int64_t wide_n = (p.out_h - 1) * rs + p.out_w;
-#pragma omp parallel for schedule(static) num_threads(num_threads())
-  for (int64_t c = 0; c < C; ++c) {
-    T* lanes = workspace_as<T>(Slot::DepthwiseWeights, M * taps * kDotLanes);
+#pragma omp parallel num_threads(num_threads())
+  {
+  PaddedPlane<T> padded(p, layout);
+  T* lanes = workspace_as<T>(Slot::DepthwiseWeights, M * taps * kDotLanes);
+  const T** src = workspace_as<const T*>(Slot::DepthwiseTaps, taps);
+  // wide: grad_y rows at the input's row stride, zeros between them (written once)
+  T* padded_gy = wide ? workspace_as<T>(Slot::DepthwiseRows, wide_n) : nullptr;
+  if (wide) std::fill(padded_gy, padded_gy + wide_n, T(0));
+  // One channel's M*taps weight gradients; `by_rows` reads only the pixels each tap meets.
+  auto channel = [&](int64_t c, bool by_rows) {
     std::fill(lanes, lanes + M * taps * kDotLanes, T(0));
-    const T** src = workspace_as<const T*>(Slot::DepthwiseTaps, taps);
-    // wide: grad_y rows at the input's row stride, zeros between them
-    T* padded_gy = wide ? workspace_as<T>(Slot::DepthwiseRows, wide_n) : nullptr;
-    if (wide) std::fill(padded_gy, padded_gy + wide_n, T(0));
     for (int64_t n = 0; n < p.batch; ++n) {
-      const T* in = input_rows(x + (n * C + c) * p.in_pixels(), p, layout, 0, layout.rows);
+      const T* in = padded.load(x + (n * C + c) * p.in_pixels());
       const T* g = grad_y + (n * p.out_channels + c * M) * p.out_pixels();
-      if (wide) {
+      if (!by_rows) {
         point(src, in, offsets);
         for (int64_t j = 0; j < M; ++j, g += p.out_pixels()) {
           copy_rows(padded_gy, rs, g, p.out_w, p.out_h, p.out_w);
@@ -107,11 +120,22 @@ void depthwise_backward_weight(T* grad_w, const T* grad_y, const T* x, const Con
                src, taps);
       }
     }
+    bool finite = true;
     for (int64_t e = 0; e < M * taps; ++e) {
       T sum = T(0);
       for (int l = 0; l < kDotLanes; ++l) sum += lanes[e * kDotLanes + l];
       grad_w[c * M * taps + e] = sum;
+      finite = finite && std::isfinite(sum);
     }
+    return finite;
+  };
+#pragma omp for schedule(static)
+  for (int64_t c = 0; c < C; ++c) {
+    // The wide form also multiplies the zeros between grad_y's rows with input pixels that no
+    // tap meets there: an Inf among them would turn a finite gradient into NaN, so a channel
+    // with a non-finite result is done again row by row (as PyTorch computes it).
+    if (!channel(c, !wide) && wide) channel(c, true);
+  }
   }
 }
 
@@ -137,32 +161,30 @@ void backward_input_stride1(T* grad_x, const T* grad_y, const T* w, const Conv2d
   const auto sum = rows<T>().sum[fixed_or_any(M * taps)];
   const bool wide = p.in_w < kWideBelow;
   const int64_t wide_n = (p.in_h - 1) * wp + p.in_w;
-#pragma omp parallel for schedule(static) num_threads(num_threads())
+#pragma omp parallel num_threads(num_threads())
+  {
+  // the zeros of this layout, written once; each plane writes only grad_y's cells
+  T* padded = workspace_as<T>(Slot::DepthwiseGrad, M * plane_elements);
+  std::fill(padded, padded + M * plane_elements, T(0));
+  const T** src = workspace_as<const T*>(Slot::DepthwiseTaps, M * taps);
+  T* buffer = wide ? workspace_as<T>(Slot::DepthwiseRows, wide_n) : nullptr;
+  point(src, static_cast<const T*>(padded), offsets);
+#pragma omp for schedule(static)
   for (int64_t plane = 0; plane < p.batch * C; ++plane) {
     const int64_t n = plane / C, c = plane % C;
-    T* padded = workspace_as<T>(Slot::DepthwiseGrad, M * plane_elements);
     const T* gy = grad_y + (n * p.out_channels + c * M) * p.out_pixels();
-    for (int64_t j = 0; j < M; ++j, gy += p.out_pixels()) {
-      T* dst = padded + j * plane_elements;
-      std::fill(dst, dst + top * wp, T(0));
-      for (int64_t oy = 0; oy < p.out_h; ++oy) {
-        T* row = dst + (top + oy) * wp;
-        std::fill(row, row + lead, T(0));
-        for (int64_t ox = 0; ox < p.out_w; ++ox) row[lead + ox] = gy[oy * p.out_w + ox];
-      }
-      std::fill(dst + (top + p.out_h) * wp, dst + plane_elements, T(0));
-    }
-    const T** src = workspace_as<const T*>(Slot::DepthwiseTaps, M * taps);
+    for (int64_t j = 0; j < M; ++j, gy += p.out_pixels())
+      copy_rows(padded + j * plane_elements + top * wp + lead, wp, gy, p.out_w, p.out_h,
+                p.out_w);
     const T* wc = w + c * M * taps;  // the M kernels of channel c, in (j, i, k) order
     T* gx = grad_x + plane * p.in_pixels();
-    point(src, static_cast<const T*>(padded), offsets);
     if (wide) {
-      T* buffer = workspace_as<T>(Slot::DepthwiseRows, wide_n);
       sum(buffer, 0, 1, wide_n, T(0), src, 0, wc, M * taps);
       copy_rows(gx, p.in_w, buffer, wp, p.in_h, p.in_w);
     } else {
       sum(gx, p.in_w, p.in_h, p.in_w, T(0), src, wp, wc, M * taps);
     }
+  }
   }
 }
 

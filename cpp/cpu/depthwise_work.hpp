@@ -47,17 +47,29 @@ inline int64_t multiplier(const Conv2dParams& p) { return p.out_channels / p.in_
 
 // How one call lays out the input planes it reads: padded row r, phase q starts at
 // r * row_stride + q * phase_stride; `copied` when the plane is a padded copy (else the image).
+// Phase q of a padded row holds image columns u*sw + q - pad_left for u in [lo, hi) (spans[q]),
+// zeros elsewhere.
 struct InputLayout {
+  struct Span {
+    int64_t lo, hi, first;  // first: the image column of u = 0 (may be negative)
+  };
   bool copied;
   int64_t rows, row_stride, phase_stride, width;
+  std::vector<Span> spans;
   explicit InputLayout(const Conv2dParams& p) {
     copied = !(p.stride_w == 1 && p.pad_top == 0 && p.pad_bottom == 0 && p.pad_left == 0 &&
                p.pad_right == 0);
-    const int64_t padded_w = p.in_w + p.pad_left + p.pad_right;
-    width = copied ? (padded_w + p.stride_w - 1) / p.stride_w : p.in_w;
+    const int64_t sw = p.stride_w, padded_w = p.in_w + p.pad_left + p.pad_right;
+    width = copied ? (padded_w + sw - 1) / sw : p.in_w;
     rows = p.in_h + p.pad_top + p.pad_bottom;
     phase_stride = copied ? width : 0;
-    row_stride = copied ? p.stride_w * width : p.in_w;
+    row_stride = copied ? sw * width : p.in_w;
+    for (int64_t q = 0; q < sw; ++q) {
+      const int64_t first = q - p.pad_left;
+      const int64_t lo = std::min(width, first >= 0 ? 0 : (-first + sw - 1) / sw);
+      const int64_t hi = std::max(lo, std::min(width, (p.in_w - first + sw - 1) / sw));
+      spans.push_back({lo, hi, first});
+    }
   }
   int64_t elements() const { return rows * row_stride; }
   // Offset of tap (i, k) from the start of output row 0's window, in kernel order.
@@ -74,44 +86,62 @@ struct InputLayout {
 };
 
 // dst[u] = src[u * Stride] for u < n (Stride 0: the run-time stride): with the stride known
-// the compiler vectorises the copy (a memcpy for 1, even/odd shuffles for 2).
+// the compiler vectorises the copy (a plain copy for 1, even/odd shuffles for 2).
 template <int Stride, class T>
 void copy_every(T* __restrict dst, const T* __restrict src, int64_t n, int64_t stride) {
   const int64_t step = Stride > 0 ? Stride : stride;
   for (int64_t u = 0; u < n; ++u) dst[u] = src[u * step];
 }
 
-// Padded rows [first, end) of image plane x (in_h x in_w) as `layout` reads them: the image
-// itself, or the zero-padded phase rows copied into this thread's workspace. Returns the
-// address of padded row `first`.
+// The image cells of one padded phase row (its zeros are left alone) from image row src.
+template <class T>
+void copy_image_row(T* row, const T* src, const InputLayout& layout, int64_t sw) {
+  for (const InputLayout::Span& span : layout.spans) {
+    const T* from = src + (span.lo * sw + span.first);
+    if (sw == 1) copy_every<1>(row + span.lo, from, span.hi - span.lo, sw);
+    else if (sw == 2) copy_every<2>(row + span.lo, from, span.hi - span.lo, sw);
+    else copy_every<0>(row + span.lo, from, span.hi - span.lo, sw);
+    row += layout.width;
+  }
+}
+
+// A thread's padded copy of one image plane at a time (when layout.copied): the padding is
+// zeroed once, when made; each plane then writes only the image's cells.
+template <class T>
+class PaddedPlane {
+ public:
+  PaddedPlane(const Conv2dParams& p, const InputLayout& layout) : p_(p), layout_(layout) {
+    if (!layout.copied) return;
+    buffer_ = workspace_as<T>(Slot::DepthwisePlane, layout.elements());
+    std::fill(buffer_, buffer_ + layout.elements(), T(0));
+  }
+  // The padded rows of image plane x (in_h x in_w): the image itself, or this copy.
+  const T* load(const T* x) {
+    if (!layout_.copied) return x;
+    for (int64_t iy = 0; iy < p_.in_h; ++iy)
+      copy_image_row(buffer_ + (iy + p_.pad_top) * layout_.row_stride, x + iy * p_.in_w,
+                     layout_, p_.stride_w);
+    return buffer_;
+  }
+
+ private:
+  const Conv2dParams& p_;
+  const InputLayout& layout_;
+  T* buffer_ = nullptr;
+};
+
+// Padded rows [first, end) of image plane x, as layout reads them, in this thread's workspace
+// (or the image itself); returns the address of padded row `first`. For a part of a plane
+// (separable tiles); whole planes take a PaddedPlane.
 template <class T>
 const T* input_rows(const T* x, const Conv2dParams& p, const InputLayout& layout, int64_t first,
                     int64_t end) {
   if (!layout.copied) return x + first * layout.row_stride;
   T* dst = workspace_as<T>(Slot::DepthwisePlane, (end - first) * layout.row_stride);
-  const int64_t sw = p.stride_w;
-  for (int64_t r = first; r < end; ++r) {
-    const int64_t iy = r - p.pad_top;
-    T* row = dst + (r - first) * layout.row_stride;
-    if (iy < 0 || iy >= p.in_h) {
-      std::fill(row, row + layout.row_stride, T(0));
-      continue;
-    }
-    const T* src = x + iy * p.in_w;
-    for (int64_t q = 0; q < sw; ++q, row += layout.width) {
-      // padded column u*sw + q is image column u*sw + q - pad_left: inside for u in [lo, hi)
-      const int64_t first_col = q - p.pad_left;  // image column of u = 0
-      const int64_t lo = std::min(layout.width, first_col >= 0 ? 0 : (-first_col + sw - 1) / sw);
-      const int64_t hi =
-          std::max(lo, std::min(layout.width, (p.in_w - first_col + sw - 1) / sw));
-      std::fill(row, row + lo, T(0));
-      const T* from = src + (lo * sw + first_col);
-      if (sw == 1) copy_every<1>(row + lo, from, hi - lo, sw);
-      else if (sw == 2) copy_every<2>(row + lo, from, hi - lo, sw);
-      else copy_every<0>(row + lo, from, hi - lo, sw);
-      std::fill(row + hi, row + layout.width, T(0));
-    }
-  }
+  std::fill(dst, dst + (end - first) * layout.row_stride, T(0));
+  for (int64_t r = std::max(first, p.pad_top); r < std::min(end, p.pad_top + p.in_h); ++r)
+    copy_image_row(dst + (r - first) * layout.row_stride, x + (r - p.pad_top) * p.in_w, layout,
+                   p.stride_w);
   return dst;
 }
 

@@ -6,9 +6,10 @@ The geometry is a conv2d with groups = C, so stride, padding ("same": TensorFlow
 dilation mean what they mean for conv2d; the kernels are direct (no grouped im2col).
 
 Separable (Keras's SeparableConv2D): the depthwise convolution, then a 1x1 convolution mixing
-its C*M channels into O, one bias (O,) after it, no activation in between. The depthwise result
-is materialised once and the 1x1 convolution is one GEMM per image (docs/performance.md has the
-measurement that decided against consuming it tile by tile).
+its C*M channels into O, one bias (O,) after it, no activation in between. The forward is one
+backend call (the C++ consumes the depthwise output tile by tile in the pointwise GEMM on maps
+of >= 256 pixels, else materialises it; docs/performance.md); the backward composes the
+depthwise and conv2d kernels and recomputes the depthwise output.
 """
 from __future__ import annotations
 
