@@ -8,7 +8,7 @@ import pytest
 
 import faltung.functional as F
 import faltung.nn as nn
-from tests.conftest import assert_close
+from tests.conftest import assert_close, central_differences
 from tests.test_nn import _finite_difference_check
 
 
@@ -148,17 +148,8 @@ def test_attention_function_finite_differences(rng):
     out, weights = F.attention(q, k, v)
     assert_close(weights.sum(axis=-1), np.ones((2, 3)), dtype=np.float64)
     dq, dk, dv = F.attention_backward(w, q, k, v, weights)
-    h = 1e-5
     for analytic, array in ((dq, q), (dk, k), (dv, v)):
-        numeric = np.empty_like(array)
-        for index in np.ndindex(array.shape):
-            keep = array[index]
-            array[index] = keep + h
-            up = (F.attention(q, k, v)[0] * w).sum()
-            array[index] = keep - h
-            down = (F.attention(q, k, v)[0] * w).sum()
-            array[index] = keep
-            numeric[index] = (up - down) / (2 * h)
+        numeric = central_differences(lambda: (F.attention(q, k, v)[0] * w).sum(), array)
         assert_close(analytic, numeric, dtype=np.float64, kind="fd")
 
 

@@ -10,7 +10,7 @@ A dense layer (growth rate k = 32, bottleneck 4k = 128): BN, ReLU, conv 1x1 -> 1
 conv 3x3 -> 32 (no biases); its 32 new maps are concatenated to its input. A transition: BN,
 ReLU, conv 1x1 halving the channels, 2x2/2 average pooling. Channels: 64 + 6*32 = 256 -> 128,
 + 12*32 = 512 -> 256, + 24*32 = 1024 -> 512, + 16*32 = 1024. 7,978,856 parameters. Any input
-from 32x32 on.
+from 29x29 on.
 """
 from __future__ import annotations
 

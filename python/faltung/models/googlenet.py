@@ -11,9 +11,11 @@ BatchNorm2d(eps=1e-3) and ReLU ("BasicConv2d": keys .conv, .bn), no LRN, and a 3
 the "5x5" branch (a known slip in the reference port, kept by torchvision): 6,624,904
 parameters without the auxiliary heads (torchvision's published count; 1.498 G MACs at 224).
 
-Both: 3x3/2 max pooling with ceil_mode (224 -> 112 -> 56 -> 28 -> 14 -> 7), the final 7x7
-average pooling as a global average pool (so any input from 32x32 on works), Dropout(0.4),
-fc 1024 -> 1000.
+Both: 3x3/2 max pooling with ceil_mode (torchvision: 2x2/2 before 5a; 224 -> 112 -> 56 -> 28
+-> 14 -> 7), the final 7x7
+average pooling as a global average pool, Dropout(0.4), fc 1024 -> 1000. Inputs from 47x47
+(the paper's 3x3 pooling before 5a) or 31x31 (torchvision's 2x2 there) on; the paper's
+auxiliary heads need inception4a's 14x14 maps (224x224 inputs) for their 5x5/3 pooling.
 
 aux_heads=True adds the two auxiliary classifiers on the outputs of inception4a (aux1) and
 inception4d (aux2): 5x5/3 average pooling (torchvision: adaptive to 4x4), conv 1x1 -> 128,

@@ -15,7 +15,7 @@ inverted residual blocks (t, c, n, s) = (1,16,1,1) (6,24,2,2) (6,32,3,2) (6,64,4
 conv 1x1 -> 1280 + BN + ReLU6, global average pool, Dropout(0.2), fc 1280 -> 1000:
 3,504,872 parameters.
 
-Both take any input from 32x32 on (five halvings).
+Both take any input size (the padding keeps every map at least 1x1).
 """
 from __future__ import annotations
 

@@ -13,7 +13,8 @@ Blocks per layer: 18 [2,2,2,2], 34 [3,4,6,3], 50 [3,4,6,3], 101 [3,4,23,3], 152 
 
 Stride placement in the bottleneck: torchvision ("v1.5") strides the 3x3 conv; the paper
 ("v1", Caffe) strides the first 1x1 conv: stride_in_1x1=True (same parameters, fewer MACs:
-ResNet-50 3.858 G instead of 4.089 G). Any input from 32x32 on (five halvings).
+ResNet-50 3.858 G instead of 4.089 G). Any input size works (the padding keeps every map at
+least 1x1).
 Parameters (torchvision's): 11,689,512 / 21,797,672 / 25,557,032 / 44,549,160 / 60,192,808;
 ResNeXt-50 32x4d 25,028,904.
 """
