@@ -113,6 +113,19 @@ def test_forward_backward_smallest_input_large_numba(name):
         faltung.set_backend(previous)
 
 
+@pytest.mark.parametrize("name", ["resnet18", "googlenet", "densenet121", "mobilenet_v2",
+                                  "xception", "vit_ti16", "lenet5_1998"])
+def test_every_module_with_parameters_is_observed(name):
+    """faltung.analysis sees layers through nn.module.observe: every module that owns
+    parameters must be called through Module.__call__ during the forward pass."""
+    model = M.build(name, rng=0, **OPTIONS.get(name, {})).eval()
+    seen = []
+    with nn.module.observe(lambda module, inputs, output: seen.append(id(module))):
+        model(np.zeros((1, *SMALLEST[name]), np.float32))
+    owners = {key: module for key, module in model.named_modules() if module._parameters}
+    assert owners and not [key for key, module in owners.items() if id(module) not in seen]
+
+
 def test_standard_input_shapes():
     assert M.entry("vgg16").input_shape == (3, 224, 224)
     assert M.entry("alexnet_2012").input_shape == (3, 227, 227)

@@ -59,6 +59,7 @@ class VisionTransformer(nn.Module):
     def __init__(self, image_size, patch, dim, depth, heads, mlp_dim, num_classes, *, dtype,
                  rng):
         super().__init__()
+        rng = generator(rng)
         side = image_size // patch
         self.class_token = nn.Parameter(np.zeros((1, 1, dim), dtype))
         self.conv_proj = nn.Conv2d(3, dim, patch, patch, dtype=dtype, rng=rng)
