@@ -21,6 +21,9 @@ from .norm import (batch_norm, batch_norm_backward, local_contrast_norm,
                    local_contrast_norm_backward, local_response_norm, local_response_norm_backward)
 from .depthwise import (depthwise_conv2d, depthwise_conv2d_backward, separable_conv2d,
                         separable_conv2d_backward)
+from .activation import gelu, gelu_backward, relu6, relu6_backward
+from .layer_norm import layer_norm, layer_norm_backward
+from .attention import attention, attention_backward
 
 # every kernel imported above (the public API; faltung re-exports this list)
 __all__ = sorted(name for name, value in globals().items()

@@ -7,6 +7,8 @@ is NaN and its gradient passes through (PyTorch zeroes the gradient only where y
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .._validation import as_float_array, check_shape, output, same_dtype
@@ -126,3 +128,66 @@ def log_softmax_backward(grad_out, y, axis=-1, *, out=None):
     np.exp(y, out=result)
     result *= grad_out.sum(axis=axis, keepdims=True)
     return np.subtract(grad_out, result, out=result)
+
+
+def relu6(x, *, out=None):
+    """min(max(x, 0), 6) element-wise (MobileNet v2's activation)."""
+    x = _input(x)
+    return np.clip(x, 0, 6, out=output(out, x.shape, x.dtype))
+
+
+def relu6_backward(grad_out, y, *, out=None):
+    """grad_out where 0 < y < 6 (the forward's output), else 0: PyTorch's hardtanh_backward,
+    which passes the gradient strictly inside (0, 6) and zeroes it at NaN."""
+    grad_out, y = _grad_and_output(grad_out, y)
+    result = output(out, y.shape, y.dtype)
+    np.copyto(result, grad_out)
+    result[~((y > 0) & (y < 6))] = 0
+    return result
+
+
+_erf = np.frompyfunc(math.erf, 1, 1)  # the C library's erf (correctly rounded to ~1 ulp)
+_SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+
+
+def _gelu_approximate(approximate) -> str:
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"approximate: expected 'none' or 'tanh', got {approximate!r}")
+    return approximate
+
+
+def gelu(x, approximate="none", *, out=None):
+    """x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)) as torch.nn.functional.gelu (approximate="none",
+    computed in float64 with the C library's erf, one Python call per element: exact but slow
+    on large arrays), or approximate="tanh": 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    x = _input(x)
+    approximate = _gelu_approximate(approximate)
+    result = output(out, x.shape, x.dtype)
+    wide = x.astype(np.float64)
+    if approximate == "tanh":
+        inner = np.tanh(_SQRT_2_OVER_PI * (wide + 0.044715 * wide ** 3))
+    else:
+        inner = _erf(wide / math.sqrt(2)).astype(np.float64)
+    np.copyto(result, 0.5 * wide * (1 + inner), casting="same_kind")
+    return result
+
+
+def gelu_backward(grad_out, x, approximate="none", *, out=None):
+    """grad_out * d gelu / dx, from the forward's INPUT x (GELU is not invertible from y):
+    Phi(x) + x phi(x) for the erf form, the derivative of the tanh formula for "tanh"."""
+    x = as_float_array(x, "x")
+    grad_out = as_float_array(grad_out, "grad_out")
+    same_dtype(x, grad_out=grad_out)
+    check_shape(grad_out, x.shape, "grad_out")
+    approximate = _gelu_approximate(approximate)
+    wide = x.astype(np.float64)
+    if approximate == "tanh":
+        t = np.tanh(_SQRT_2_OVER_PI * (wide + 0.044715 * wide ** 3))
+        slope = 0.5 * (1 + t) + 0.5 * wide * (1 - t * t) * _SQRT_2_OVER_PI * (
+            1 + 3 * 0.044715 * wide ** 2)
+    else:
+        cdf = 0.5 * (1 + _erf(wide / math.sqrt(2)).astype(np.float64))
+        slope = cdf + wide * np.exp(-0.5 * wide * wide) / math.sqrt(2 * math.pi)
+    result = output(out, x.shape, x.dtype)
+    np.copyto(result, grad_out * slope, casting="same_kind")
+    return result

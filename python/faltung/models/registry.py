@@ -1,6 +1,7 @@
 """The model registry behind faltung.models.list() and faltung.models.build(name, **options)."""
 from __future__ import annotations
 
+import inspect
 from typing import Callable, NamedTuple
 
 
@@ -33,5 +34,11 @@ def entry(name: str) -> Entry:
 
 
 def build(name: str, **options):
-    """The model `name` built with `options` (see each builder's docstring)."""
-    return entry(name).builder(**options)
+    """The model `name` built with `options` (see each builder's docstring); an option the
+    builder does not take is a TypeError naming it and the ones it takes."""
+    builder = entry(name).builder
+    known = list(inspect.signature(builder).parameters)
+    unknown = [key for key in options if key not in known]
+    if unknown:
+        raise TypeError(f"options: {name!r} takes {known}, got unknown {unknown}")
+    return builder(**options)

@@ -32,15 +32,17 @@ class Identity(Module):
 
 
 class Sequential(Module):
-    """Children applied in order; keys "0", "1", ... as in torch.nn.Sequential."""
+    """Children applied in order; keys "0", "1", ... as in torch.nn.Sequential, or the names of
+    layers given by keyword (after the positional ones; torch's Sequential(OrderedDict(...)):
+    torchvision's "features", "classifier", "conv1", "layer1", ...)."""
 
-    def __init__(self, *layers: Module):
+    def __init__(self, *layers: Module, **named_layers: Module):
         super().__init__()
-        for index, layer in enumerate(layers):
+        for name, layer in [*((str(i), b) for i, b in enumerate(layers)), *named_layers.items()]:
             if not isinstance(layer, Module):
-                raise TypeError(f"layer {index}: expected a faltung.nn.Module, got "
+                raise TypeError(f"layer {name}: expected a faltung.nn.Module, got "
                                 f"{type(layer).__name__}")
-            setattr(self, str(index), layer)
+            setattr(self, name, layer)
 
     def __getitem__(self, index: int) -> Module:
         return list(self._modules.values())[index]

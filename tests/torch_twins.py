@@ -1,0 +1,151 @@
+"""torchvision's ResNet, MobileNet v2, VGG and AlexNet written out in PyTorch (torchvision is not
+installed here): the same module names, so their state_dict keys are torchvision's, and the
+same computation, so faltung's models can be compared with them number by number."""
+from __future__ import annotations
+
+
+def resnet(torch, block: str, counts, groups=1, width_per_group=64, num_classes=1000):
+    nn = torch.nn
+
+    class BasicBlock(nn.Module):
+        expansion = 1
+
+        def __init__(self, c_in, planes, stride, downsample):
+            super().__init__()
+            self.conv1 = nn.Conv2d(c_in, planes, 3, stride, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(planes)
+            self.relu = nn.ReLU()
+            self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(planes)
+            self.downsample = downsample
+
+        def forward(self, x):
+            out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+            return self.relu(out + (x if self.downsample is None else self.downsample(x)))
+
+    class Bottleneck(nn.Module):
+        expansion = 4
+
+        def __init__(self, c_in, planes, stride, downsample):
+            super().__init__()
+            width = planes * width_per_group // 64 * groups
+            self.conv1 = nn.Conv2d(c_in, width, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(width)
+            self.conv2 = nn.Conv2d(width, width, 3, stride, 1, groups=groups, bias=False)
+            self.bn2 = nn.BatchNorm2d(width)
+            self.conv3 = nn.Conv2d(width, planes * 4, 1, bias=False)
+            self.bn3 = nn.BatchNorm2d(planes * 4)
+            self.relu = nn.ReLU()
+            self.downsample = downsample
+
+        def forward(self, x):
+            out = self.relu(self.bn1(self.conv1(x)))
+            out = self.relu(self.bn2(self.conv2(out)))
+            out = self.bn3(self.conv3(out))
+            return self.relu(out + (x if self.downsample is None else self.downsample(x)))
+
+    kind = BasicBlock if block == "basic" else Bottleneck
+
+    class ResNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
+            self.bn1 = nn.BatchNorm2d(64)
+            self.relu = nn.ReLU()
+            self.maxpool = nn.MaxPool2d(3, 2, 1)
+            c_in = 64
+            for index, (planes, count) in enumerate(zip((64, 128, 256, 512), counts)):
+                blocks = []
+                for b in range(count):
+                    stride = 2 if b == 0 and index > 0 else 1
+                    c_out = planes * kind.expansion
+                    down = None
+                    if stride != 1 or c_in != c_out:
+                        down = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False),
+                                             nn.BatchNorm2d(c_out))
+                    blocks.append(kind(c_in, planes, stride, down))
+                    c_in = c_out
+                setattr(self, f"layer{index + 1}", nn.Sequential(*blocks))
+            self.avgpool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Linear(c_in, num_classes)
+
+        def forward(self, x):
+            x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+            x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+            return self.fc(torch.flatten(self.avgpool(x), 1))
+
+    return ResNet()
+
+
+def mobilenet_v2(torch, num_classes=1000):
+    nn = torch.nn
+
+    def conv_bn(c_in, c_out, kernel, stride=1, groups=1, act=True):
+        layers = [nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, groups=groups, bias=False),
+                  nn.BatchNorm2d(c_out)]
+        return layers + ([nn.ReLU6()] if act else [])
+
+    class InvertedResidual(nn.Module):
+        def __init__(self, c_in, c_out, stride, t):
+            super().__init__()
+            hidden = c_in * t
+            layers = [nn.Sequential(*conv_bn(c_in, hidden, 1))] if t != 1 else []
+            layers += [nn.Sequential(*conv_bn(hidden, hidden, 3, stride, hidden)),
+                       *conv_bn(hidden, c_out, 1, act=False)]
+            self.conv = nn.Sequential(*layers)
+            self.use_res_connect = stride == 1 and c_in == c_out
+
+        def forward(self, x):
+            return x + self.conv(x) if self.use_res_connect else self.conv(x)
+
+    class MobileNetV2(nn.Module):
+        def __init__(self):
+            super().__init__()
+            layers, c = [nn.Sequential(*conv_bn(3, 32, 3, 2))], 32
+            for t, c_out, n, s in ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
+                                   (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)):
+                for i in range(n):
+                    layers.append(InvertedResidual(c, c_out, s if i == 0 else 1, t))
+                    c = c_out
+            layers.append(nn.Sequential(*conv_bn(c, 1280, 1)))
+            self.features = nn.Sequential(*layers)
+            self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(1280, num_classes))
+
+        def forward(self, x):
+            x = nn.functional.adaptive_avg_pool2d(self.features(x), 1)
+            return self.classifier(torch.flatten(x, 1))
+
+    return MobileNetV2()
+
+
+def vgg(torch, config):
+    nn = torch.nn
+    layers, c = [], 3
+    for item in config:
+        if item == "M":
+            layers.append(nn.MaxPool2d(2, 2))
+        else:
+            layers += [nn.Conv2d(c, item, 3, padding=1), nn.ReLU()]
+            c = item
+    model = nn.Module()
+    model.features = nn.Sequential(*layers)
+    model.avgpool = nn.AdaptiveAvgPool2d(7)
+    model.classifier = nn.Sequential(nn.Linear(25088, 4096), nn.ReLU(), nn.Dropout(),
+                                     nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(),
+                                     nn.Linear(4096, 1000))
+    return model
+
+
+def alexnet(torch):
+    nn = torch.nn
+    model = nn.Module()
+    model.features = nn.Sequential(
+        nn.Conv2d(3, 64, 11, 4, 2), nn.ReLU(), nn.MaxPool2d(3, 2),
+        nn.Conv2d(64, 192, 5, padding=2), nn.ReLU(), nn.MaxPool2d(3, 2),
+        nn.Conv2d(192, 384, 3, padding=1), nn.ReLU(), nn.Conv2d(384, 256, 3, padding=1),
+        nn.ReLU(), nn.Conv2d(256, 256, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, 2))
+    model.avgpool = nn.AdaptiveAvgPool2d(6)
+    model.classifier = nn.Sequential(nn.Dropout(), nn.Linear(9216, 4096), nn.ReLU(),
+                                     nn.Dropout(), nn.Linear(4096, 4096), nn.ReLU(),
+                                     nn.Linear(4096, 1000))
+    return model
