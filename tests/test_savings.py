@@ -73,3 +73,21 @@ def test_cli_rejects_unknown_report(capsys):
     with pytest.raises(SystemExit):
         main(["savings", "--only", "nothing"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_whole_mobilenet_against_its_standard_twin():
+    """Howard et al. 2017, Table 4: MobileNet 4.2 M parameters, 569 M mult-adds; the same net
+    with standard convolutions 29.3 M and 4866 M (the paper's figure leaves out the 1.024 M of
+    the final fully connected layer, which its 569 M includes)."""
+    rows = savings.whole_mobilenet(timer=None).variants
+    mobilenet, standard = rows
+    assert mobilenet.params == 4_231_976 and round(mobilenet.macs / 1e6) == 569
+    assert round(standard.params / 1e6, 1) == 29.3
+    assert round((standard.macs - 1024 * 1000) / 1e6) == 4866
+
+
+def test_resnet152_against_vgg19():
+    vgg, torchvision, paper = savings.resnet_vs_vgg(timer=None).variants
+    assert round(torchvision.params / vgg.params, 2) == 0.42
+    assert round(paper.macs / vgg.macs, 3) == 0.575
+    assert paper.params == torchvision.params == 60_192_808

@@ -208,17 +208,86 @@ def fully_connected_vs_local_vs_conv(size: int = 32, field: int = 10, batch: int
     return report
 
 
+def _mobilenet_v1_standard() -> nn.Module:
+    """MobileNet v1 with every depthwise-separable block replaced by one standard 3x3
+    convolution (+BN+ReLU) of the same input and output channels and stride: the paper's
+    "Conv MobileNet" (Howard et al. 2017, Table 4: 29.3 M parameters, 4866 M mult-adds)."""
+    from ..models._parts import conv_bn
+    from ..models.mobilenet import V1_BLOCKS
+    rng = np.random.default_rng(0)
+    layers, channels = conv_bn(3, 32, 3, 2, 1, eps=1e-3, dtype=np.float32, rng=rng), 32
+    for c_out, stride in V1_BLOCKS:
+        layers += conv_bn(channels, c_out, 3, stride, 1, eps=1e-3, dtype=np.float32, rng=rng)
+        channels = c_out
+    return _seq(*layers, nn.GlobalAvgPool2d(), nn.Flatten(), nn.Linear(channels, 1000, rng=rng))
+
+
+def _scaled_input(size: int, quick: bool) -> tuple:
+    return (3, size // 2, size // 2) if quick else (3, size, size)
+
+
+def whole_mobilenet(timer=FULL_TIMER, batch: int = 1, quick: bool = False) -> Report:
+    from .. import models
+    report = Report(
+        "mobilenet", "Whole MobileNet v1 against its standard-convolution twin",
+        "Seed 004 (depthwise-separable convolutions): 'fewer free parameters, fewer "
+        "operations, and so faster'. MobileNet v1 (Howard et al. 2017, Table 4): 4.2 M "
+        "parameters and 569 M mult-adds against 29.3 M and 4866 M for the same network with "
+        "standard convolutions.")
+    timed_shape = _scaled_input(224, quick)
+    for name, module in (("MobileNet v1 (depthwise separable)",
+                          models.build("mobilenet_v1", rng=np.random.default_rng(0))),
+                         ("the same with standard 3x3 convolutions", _mobilenet_v1_standard())):
+        variant = measure_variant(name, module, (3, 224, 224), batch, None)
+        if timer is not None:
+            timed = measure_variant(name, module, timed_shape, batch, timer)
+            variant.forward_ms, variant.backward_ms = timed.forward_ms, timed.backward_ms
+        report.variants.append(variant)
+    report.notes.append(f"counts at 3x224x224; times at {'x'.join(map(str, timed_shape))}, "
+                        f"batch {batch}, eval mode (batch norm with running statistics)")
+    return report
+
+
+def resnet_vs_vgg(timer=FULL_TIMER, batch: int = 1, quick: bool = False) -> Report:
+    from .. import models
+    report = Report(
+        "resnet_vgg", "ResNet-152 against VGG-19",
+        "Seed 003: ResNet-152 has 8x as many layers as VGG-19 and still far fewer parameters; "
+        "the paper (He et al. 2015) counts 11.3 G FLOPs (multiply-adds) against VGG-19's 19.6 G. "
+        "Issue figures: 0.42x the parameters, 0.575x the MACs.")
+    timed_shape = _scaled_input(224, quick)
+    for name, builder, options in (("VGG-19", "vgg19", {}),
+                                   ("ResNet-152 (torchvision, stride in the 3x3)", "resnet152", {}),
+                                   ("ResNet-152 (paper, stride in the first 1x1)", "resnet152",
+                                    {"stride_in_1x1": True})):
+        module = models.build(builder, rng=np.random.default_rng(0), **options)
+        variant = measure_variant(name, module, (3, 224, 224), batch, None)
+        if timer is not None and not options:
+            timed = measure_variant(name, module, timed_shape, batch, timer)
+            variant.forward_ms, variant.backward_ms = timed.forward_ms, timed.backward_ms
+        report.variants.append(variant)
+    report.notes += [
+        "weight layers: VGG-19 16 conv + 3 fc = 19; ResNet-152 151 conv + 1 fc = 152 (8x)",
+        f"counts at 3x224x224; times at {'x'.join(map(str, timed_shape))}, batch {batch}, "
+        "eval mode; the paper's stride placement is counted, not timed (same layers)"]
+    return report
+
+
 REPORTS = {"fc_local_conv": fully_connected_vs_local_vs_conv, "stacked_3x3": stacked_3x3,
            "separable": separable, "inception_1x1": inception_reductions,
-           "resnet_blocks": residual_blocks}
+           "resnet_blocks": residual_blocks, "mobilenet": whole_mobilenet,
+           "resnet_vgg": resnet_vs_vgg}
+WHOLE_NETWORKS = ("mobilenet", "resnet_vgg")  # batch 1, input halved in quick runs
 
 
 def run(quick: bool = False, only=None) -> list[Report]:
     """Every report (or those named in `only`); quick: fewer timing rounds, smaller batches."""
     timer = QUICK_TIMER if quick else FULL_TIMER
-    batch = {"batch": 1} if quick else {}
-    names = only or list(REPORTS)
-    return [REPORTS[name](timer=timer, **batch) for name in names]
+    reports = []
+    for name in only or list(REPORTS):
+        options = {"quick": quick} if name in WHOLE_NETWORKS else ({"batch": 1} if quick else {})
+        reports.append(REPORTS[name](timer=timer, **options))
+    return reports
 
 
 def format_report(report: Report) -> str:

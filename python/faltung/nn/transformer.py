@@ -81,6 +81,13 @@ class MultiheadSelfAttention(Module):
             self.accumulate(self.in_proj_bias, gb)
         return gx
 
+    def own_macs(self, inputs, output) -> int:
+        """MACs besides out_proj (a child, counted on its own): the in-projection
+        (B*T*D*3D) and the two attention matmuls, Q K^T and weights . V (B*T*T*D each);
+        faltung.analysis counts these."""
+        b, t, d = np.shape(inputs[0])
+        return b * t * d * 3 * d + 2 * b * t * t * d
+
     def describe(self) -> str:
         return f"MultiheadSelfAttention(dim={self.embed_dim}, heads={self.num_heads})"
 
