@@ -36,8 +36,9 @@ void max_window(T* y, int64_t* index, const T* plane, const AxisWindow& rw, cons
 }
 
 // Values and indices of output columns [c, c + n) of one output row, all with complete windows;
-// stride S and kernel width KW are compile-time constants where not 0. m keeps the running maximum per column and t
-// the winner's flat offset in the plane relative to the column's window origin c*sw - pad_left
+// stride S and kernel width KW are compile-time constants where not 0. m keeps the running
+// maximum per column and t the winner's flat offset in the plane relative to the column's window
+// origin c*sw - pad_left
 // (int32: planes up to 2^31 cells take this path). With KW known, each input row updates m once
 // (the KW taps unrolled in registers); otherwise every tap sweeps the columns.
 template <class T, int64_t S, int64_t KW>
@@ -116,7 +117,8 @@ void max_interior_values(T* y, const T* plane, const AxisWindow& rw, int64_t c, 
 template <class T, int64_t S, int64_t KW, bool kIndices>
 void max_forward(T* y, int64_t* indices, const T* x, const Pool2dParams& p) {
   if (!kIndices && pool_detail::tiles_rows(p)) {
-    pool_detail::tiled_rows<T, KW>(y, x, p, [](T a, T b) { return max_nan(a, b); }, [](T m) { return m; });
+    pool_detail::tiled_rows<T, KW>(
+        y, x, p, [](T a, T b) { return max_nan(a, b); }, [](T m) { return m; });
     return;
   }
   const Windows win(p);
