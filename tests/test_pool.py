@@ -133,8 +133,9 @@ def test_max_pool_ties_resolved_like_pytorch(backend, dtype, rng, name):
     np.testing.assert_array_equal(idx, ridx)
 
 
-@pytest.mark.parametrize("name", ["k3s2_pad1_odd", "alexnet_overlap_3x3s2",
-                                  "row_longer_than_chunk_k3", "dilation3_stride2"])
+@pytest.mark.parametrize("name", ["k3s2_pad1_odd", "alexnet_overlap_3x3s2", "k2s2",
+                                  "k2s2_odd_height", "row_longer_than_chunk_k3",
+                                  "dilation3_stride2", "k3s3_runtime_stride"])
 def test_max_pool_nan_and_inf(backend, dtype, rng, name):
     """NaN wins (the last NaN of a window names the index); a window of -inf reports -inf and
     its first real cell; +inf wins like any value."""
@@ -152,6 +153,8 @@ def test_max_pool_nan_and_inf(backend, dtype, rng, name):
     assert np.isnan(ry).any() and np.isneginf(ry).any()
     assert_close(y, ry, dtype=dtype, kind="exact")
     np.testing.assert_array_equal(idx, ridx)
+    values = faltung.max_pool2d(x, *case.args(), case.dilation, case.ceil_mode)  # no indices
+    assert_close(values, ry, dtype=dtype, kind="exact", what="values without indices")
 
 
 @pytest.mark.parametrize("name", list(MAX_GRID))

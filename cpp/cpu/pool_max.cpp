@@ -102,14 +102,36 @@ void max_interior_values(T* y, const T* plane, const AxisWindow& rw, int64_t c, 
   const T* origin = plane + c * sw - p.pad_left;
   T v[pool_detail::kRowBuf];
   const T* first = origin + rw.lo * p.in_w;
-  for (int64_t i = 0; i < width; ++i) v[i] = first[i];
+  // Plain maxima (one instruction each) while counting NaN inputs; only a chunk that holds a
+  // NaN is redone with max_nan.
+  int nan = 0;
+  for (int64_t i = 0; i < width; ++i) {
+    v[i] = first[i];
+    nan |= first[i] != first[i];
+  }
   for (int64_t ih = rw.lo + p.dilation_h; ih < rw.hi; ih += p.dilation_h) {
     const T* row = origin + ih * p.in_w;
-    for (int64_t i = 0; i < width; ++i) v[i] = max_nan(v[i], row[i]);
+    for (int64_t i = 0; i < width; ++i) {
+      v[i] = row[i] > v[i] ? row[i] : v[i];
+      nan |= row[i] != row[i];
+    }
+  }
+  if (nan) {
+    for (int64_t i = 0; i < width; ++i) v[i] = first[i];
+    for (int64_t ih = rw.lo + p.dilation_h; ih < rw.hi; ih += p.dilation_h) {
+      const T* row = origin + ih * p.in_w;
+      for (int64_t i = 0; i < width; ++i) v[i] = max_nan(v[i], row[i]);
+    }
+    for (int64_t j = 0; j < n; ++j) {
+      T m = v[j * sw];
+      for (int64_t kj = 1; kj < kw; ++kj) m = max_nan(m, v[j * sw + kj * dw]);
+      y[j] = m;
+    }
+    return;
   }
   for (int64_t j = 0; j < n; ++j) {
     T m = v[j * sw];
-    for (int64_t kj = 1; kj < kw; ++kj) m = max_nan(m, v[j * sw + kj * dw]);
+    for (int64_t kj = 1; kj < kw; ++kj) m = v[j * sw + kj * dw] > m ? v[j * sw + kj * dw] : m;
     y[j] = m;
   }
 }
