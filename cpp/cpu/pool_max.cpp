@@ -102,7 +102,7 @@ void max_interior_values(T* y, const T* plane, const AxisWindow& rw, int64_t c, 
   const T* origin = plane + c * sw - p.pad_left;
   T v[pool_detail::kRowBuf];
   const T* first = origin + rw.lo * p.in_w;
-  // Plain maxima (one instruction each) while counting NaN inputs; only a chunk that holds a
+  // Plain maxima (one instruction each) while noting NaN inputs; only a chunk that holds a
   // NaN is redone with max_nan.
   int nan = 0;
   for (int64_t i = 0; i < width; ++i) {
