@@ -8,14 +8,16 @@ trust their arguments (python/faltung/functional/ validated them):
     conv2d_backward_weight(grad_w, grad_y, x, params)
     conv2d_backward_bias(grad_b, grad_y, params)
     set_num_threads(n), get_num_threads()
+
+``params`` is a faltung._params.Conv2dParams.
+
+Pooling (``pool_params`` is a faltung._pool_params.Pool2dParams):
+
     max_pool2d_forward(y, indices_or_None, x, pool_params)
     max_pool2d_backward(grad_x, grad_y, indices, pool_params)   ValueError for bad indices
     avg_pool2d_forward(y, x, pool_params), avg_pool2d_backward(grad_x, grad_y, pool_params)
     lp_pool2d_forward(y, x, norm_type, pool_params)
     lp_pool2d_backward(grad_x, grad_y, x, norm_type, pool_params)
-
-``params`` is a faltung._params.Conv2dParams, ``pool_params`` a
-faltung._pool_params.Pool2dParams.
 """
 from __future__ import annotations
 

@@ -12,7 +12,8 @@ import os
 
 import numba
 
-from faltung._numba import conv2d, gemm, pool
+from faltung._numba import conv2d, gemm
+from faltung._numba import pool
 
 
 def _clamp(n: int) -> int:
@@ -58,7 +59,6 @@ class NumbaBackend:
     def conv2d_backward_bias(self, grad_b, grad_y, params):
         numba.set_num_threads(self._threads)
         conv2d.conv2d_backward_bias(grad_b, grad_y, params)
-
 
     def max_pool2d_forward(self, y, indices, x, params):
         numba.set_num_threads(self._threads)
