@@ -6,7 +6,10 @@
 // over the window's taps that the compiler vectorises (values only: the separable path of
 // pool_common.hpp); border columns take the scalar path. Backward, plane by plane (planes are
 // independent: no atomics): tiling windows (2x2/2) store each gradient into a zeroed band of
-// rows; other windows zero the plane and add each gradient at its index (overlaps accumulate).
+// rows; other windows zero the thread's planes in one go and add each gradient at its index
+// (overlaps accumulate).
+#include <omp.h>
+
 #include <cmath>
 #include <limits>
 
@@ -183,12 +186,11 @@ void max_pool2d_forward(T* y, int64_t* indices, const T* x, const Pool2dParams& 
 
 namespace {
 
-// Scatter of one plane: grad_x = 0, then grad_x[index] += grad_y. Returns the indices outside
-// the plane (skipped).
+// Scatter of one zeroed plane: grad_x[index] += grad_y. Returns the indices outside the plane
+// (skipped).
 template <class T>
 int64_t scatter_plane(T* gx, const T* gy, const int64_t* idx, const Pool2dParams& p) {
   const int64_t in_pixels = p.in_pixels();
-  std::fill(gx, gx + in_pixels, T(0));
   int64_t bad = 0;
   for (int64_t o = 0; o < p.out_pixels(); ++o) {
     const int64_t i = idx[o];
@@ -233,12 +235,22 @@ int64_t max_backward(T* grad_x, const T* grad_y, const int64_t* indices, const P
                      p.out_h * p.kernel_h <= p.in_h && p.out_w * p.kernel_w <= p.in_w;
   const int64_t in_pixels = p.in_pixels(), out_pixels = p.out_pixels();
   int64_t bad = 0;
-#pragma omp parallel for num_threads(num_threads()) schedule(static) reduction(+ : bad)
-  for (int64_t plane = 0; plane < p.planes(); ++plane) {
-    T* gx = grad_x + plane * in_pixels;
-    const T* gy = grad_y + plane * out_pixels;
-    const int64_t* idx = indices + plane * out_pixels;
-    if (!tiled || !tiled_plane<T, KW>(gx, gy, idx, p)) bad += scatter_plane(gx, gy, idx, p);
+#pragma omp parallel num_threads(num_threads()) reduction(+ : bad)
+  {
+    // each thread's planes in one contiguous range, zeroed at once where they are scattered
+    const int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
+    const int64_t first = p.planes() * t / threads, last = p.planes() * (t + 1) / threads;
+    if (!tiled) std::fill(grad_x + first * in_pixels, grad_x + last * in_pixels, T(0));
+    for (int64_t plane = first; plane < last; ++plane) {
+      T* gx = grad_x + plane * in_pixels;
+      const T* gy = grad_y + plane * out_pixels;
+      const int64_t* idx = indices + plane * out_pixels;
+      if (tiled) {
+        if (tiled_plane<T, KW>(gx, gy, idx, p)) continue;
+        std::fill(gx, gx + in_pixels, T(0));
+      }
+      bad += scatter_plane(gx, gy, idx, p);
+    }
   }
   return bad;
 }
