@@ -27,7 +27,8 @@ void check_size(const py::array& a, int64_t expected, const char* name) {
 
 struct Sizes {
   int64_t in, out;
-  explicit Sizes(const Pool2dParams& p) : in(p.planes() * p.in_pixels()), out(p.planes() * p.out_pixels()) {}
+  explicit Sizes(const Pool2dParams& p)
+      : in(p.planes() * p.in_pixels()), out(p.planes() * p.out_pixels()) {}
 };
 
 const int64_t* indices_ptr(const py::array& a, int64_t size) {
@@ -38,7 +39,8 @@ const int64_t* indices_ptr(const py::array& a, int64_t size) {
 }
 
 template <class T>
-void max_forward(py::array& y, const py::object& indices, const py::array& x, const Pool2dParams& p) {
+void max_forward(py::array& y, const py::object& indices, const py::array& x,
+                 const Pool2dParams& p) {
   const Sizes n(p);
   check_size(y, n.out, "y");
   check_size(x, n.in, "x");
@@ -55,7 +57,8 @@ void max_forward(py::array& y, const py::object& indices, const py::array& x, co
 }
 
 template <class T>
-void max_backward(py::array& gx, const py::array& gy, const py::array& indices, const Pool2dParams& p) {
+void max_backward(py::array& gx, const py::array& gy, const py::array& indices,
+                  const Pool2dParams& p) {
   const Sizes n(p);
   check_size(gx, n.in, "grad_x");
   check_size(gy, n.out, "grad_y");
@@ -69,7 +72,8 @@ void max_backward(py::array& gx, const py::array& gy, const py::array& indices, 
   }
   if (bad)
     throw std::invalid_argument("indices: " + std::to_string(bad) + " entries lie outside [0, " +
-                                std::to_string(p.in_pixels()) + "), the flat positions of an input plane");
+                                std::to_string(p.in_pixels()) +
+                                "), the flat positions of an input plane");
 }
 
 template <class T>

@@ -133,8 +133,9 @@ def test_max_pool_ties_resolved_like_pytorch(backend, dtype, rng, name):
     np.testing.assert_array_equal(idx, ridx)
 
 
-@pytest.mark.parametrize("name", ["k3s2_pad1_odd", "alexnet_overlap_3x3s2",
-                                  "row_longer_than_chunk_k3", "dilation3_stride2"])
+@pytest.mark.parametrize("name", ["k3s2_pad1_odd", "alexnet_overlap_3x3s2", "k2s2",
+                                  "k2s2_odd_height", "row_longer_than_chunk_k3",
+                                  "dilation3_stride2", "k3s3_runtime_stride"])
 def test_max_pool_nan_and_inf(backend, dtype, rng, name):
     """NaN wins (the last NaN of a window names the index); a window of -inf reports -inf and
     its first real cell; +inf wins like any value."""
@@ -152,6 +153,8 @@ def test_max_pool_nan_and_inf(backend, dtype, rng, name):
     assert np.isnan(ry).any() and np.isneginf(ry).any()
     assert_close(y, ry, dtype=dtype, kind="exact")
     np.testing.assert_array_equal(idx, ridx)
+    values = faltung.max_pool2d(x, *case.args(), case.dilation, case.ceil_mode)  # no indices
+    assert_close(values, ry, dtype=dtype, kind="exact", what="values without indices")
 
 
 @pytest.mark.parametrize("name", list(MAX_GRID))
@@ -492,3 +495,57 @@ def test_backends_agree_on_indices(rng):
     (y0, i0), (y1, i1) = results[:2]
     np.testing.assert_array_equal(y0, y1)
     np.testing.assert_array_equal(i0, i1)
+
+
+# ------------------------------------------------------------------ seeded random configurations
+
+def _random_case(rng, dilated):
+    """A valid random geometry: kernel 1-4, stride 1-3, dilation 1-2 (max pooling), padding up to
+    half the dilated kernel per side, ceil_mode either way, odd and even sizes."""
+    from faltung._pool_params import make_pool2d_params
+    while True:
+        kh, kw = (int(v) for v in rng.integers(1, 5, 2))
+        stride = tuple(int(v) for v in rng.integers(1, 4, 2))
+        dilation = tuple(int(v) for v in rng.integers(1, 3, 2)) if dilated else (1, 1)
+        eff = (dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1)
+        padding = (int(rng.integers(0, eff[0] // 2 + 1)), int(rng.integers(0, eff[1] // 2 + 1)))
+        shape = (int(rng.integers(1, 3)), int(rng.integers(1, 4)), int(rng.integers(3, 13)),
+                 int(rng.integers(3, 13)))
+        case = Case(shape, (kh, kw), stride, padding, dilation, bool(rng.integers(0, 2)))
+        try:
+            make_pool2d_params(shape, case.kernel, stride, padding, dilation, case.ceil_mode)
+        except ValueError:
+            continue
+        return case
+
+
+def _check_random(seed, dtype):
+    rng = np.random.default_rng(seed)
+    case = _random_case(rng, dilated=True)
+    x = random_array(rng, case.shape, dtype)
+    y, idx = faltung.max_pool2d(x, *case.args(), case.dilation, case.ceil_mode, True)
+    ry, ridx = ref.max_pool2d(x, case.kernel, case.stride, case.pads(), case.dilation, case.ceil_mode)
+    assert_close(y, ry, dtype=dtype, kind="exact", what=f"max {case}")
+    np.testing.assert_array_equal(idx, ridx)
+    case = _random_case(rng, dilated=False)
+    x = random_array(rng, case.shape, dtype)
+    include = bool(rng.integers(0, 2))
+    y = faltung.avg_pool2d(x, *case.args(), case.ceil_mode, include)
+    expected = ref.avg_pool2d(x, case.kernel, case.stride, case.pads(), case.ceil_mode, include)
+    assert_close(y, expected, dtype=dtype, what=f"avg {case}")
+    gy = random_array(rng, y.shape, dtype)
+    gx = faltung.avg_pool2d_backward(gy, x, *case.args(), case.ceil_mode, include)
+    assert_close(gx, ref.avg_pool2d_backward(gy, x.shape, case.kernel, case.stride, case.pads(),
+                                             case.ceil_mode, include), dtype=dtype,
+                 what=f"avg backward {case}")
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_configurations(backend, dtype, seed):
+    _check_random(seed, dtype)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(8, 200))
+def test_random_configurations_sweep(backend, dtype, seed):
+    _check_random(seed, dtype)

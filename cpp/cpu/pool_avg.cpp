@@ -121,7 +121,8 @@ void avg_forward(T* y, const T* x, const Pool2dParams& p) {
     return;
   }
   const int64_t chunk = pool_detail::separable_chunk(p);
-  const int64_t begin = chunk ? win.interior_begin : p.out_w, end = chunk ? win.interior_end : p.out_w;
+  const int64_t begin = chunk ? win.interior_begin : p.out_w;
+  const int64_t end = chunk ? win.interior_end : p.out_w;
 #pragma omp parallel for num_threads(num_threads()) schedule(static)
   for (int64_t plane = 0; plane < p.planes(); ++plane) {
     const T* src = x + plane * p.in_pixels();
@@ -169,18 +170,21 @@ void avg_backward(T* grad_x, const T* grad_y, const Pool2dParams& p) {
     const T div = static_cast<T>(divisor_of(win.rows[0], win.cols[0], p));
 #pragma omp parallel for num_threads(num_threads()) schedule(static)
     for (int64_t plane = 0; plane < p.planes(); ++plane)
-      std::fill(grad_x + plane * p.in_pixels(), grad_x + (plane + 1) * p.in_pixels(), grad_y[plane] / div);
+      std::fill(grad_x + plane * p.in_pixels(), grad_x + (plane + 1) * p.in_pixels(),
+                grad_y[plane] / div);
     return;
   }
   if (pool_detail::tiles_rows(p)) {
     const T div = static_cast<T>(divisor_of(win.rows[0], win.cols[0], p));
 #pragma omp parallel for num_threads(num_threads()) schedule(static)
     for (int64_t plane = 0; plane < p.planes(); ++plane)
-      tiled_rows_backward_plane<T, KW>(grad_x + plane * p.in_pixels(), grad_y + plane * p.out_pixels(), div, p);
+      tiled_rows_backward_plane<T, KW>(grad_x + plane * p.in_pixels(),
+                                       grad_y + plane * p.out_pixels(), div, p);
     return;
   }
   const int64_t chunk = pool_detail::separable_chunk(p);
-  const int64_t begin = chunk ? win.interior_begin : p.out_w, end = chunk ? win.interior_end : p.out_w;
+  const int64_t begin = chunk ? win.interior_begin : p.out_w;
+  const int64_t end = chunk ? win.interior_end : p.out_w;
 #pragma omp parallel for num_threads(num_threads()) schedule(static)
   for (int64_t plane = 0; plane < p.planes(); ++plane) {
     T* gx = grad_x + plane * p.in_pixels();

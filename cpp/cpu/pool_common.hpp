@@ -16,7 +16,7 @@
 
 namespace faltung::pool_detail {
 
-constexpr int64_t kChunk = 256;    // interior columns per step: the running values live on the stack
+constexpr int64_t kChunk = 256;    // interior columns per step (running values on the stack)
 constexpr int64_t kRowBuf = 2048;  // input columns of one separable step (a stack buffer)
 
 // Input columns a chunk of n output columns covers.
@@ -37,7 +37,8 @@ struct Windows {
   std::vector<AxisWindow> rows, cols;
   int64_t interior_begin = 0, interior_end = 0;  // output columns with complete windows
 
-  explicit Windows(const Pool2dParams& p) : rows(pool_axis_windows(p, 0)), cols(pool_axis_windows(p, 1)) {
+  explicit Windows(const Pool2dParams& p)
+      : rows(pool_axis_windows(p, 0)), cols(pool_axis_windows(p, 1)) {
     if (p.adaptive) return;  // windows of varying width: every column takes the general path
     const int64_t eff = p.dilation_w * (p.kernel_w - 1) + 1;
     int64_t b = 0;
@@ -120,13 +121,15 @@ void tiled_rows(T* y, const T* x, const Pool2dParams& p, Combine combine, Finish
       Pool2dParams block = p;
       block.out_h = std::min(kBlock, total - r0);
       block.in_h = block.out_h * p.kernel_h;
-      tiled_rows_plane<T, KW>(y + r0 * p.out_w, x + r0 * p.kernel_h * p.in_w, block, combine, finish);
+      tiled_rows_plane<T, KW>(y + r0 * p.out_w, x + r0 * p.kernel_h * p.in_w, block, combine,
+                              finish);
     }
     return;
   }
 #pragma omp parallel for num_threads(num_threads()) schedule(static)
   for (int64_t plane = 0; plane < p.planes(); ++plane)
-    tiled_rows_plane<T, KW>(y + plane * p.out_pixels(), x + plane * p.in_pixels(), p, combine, finish);
+    tiled_rows_plane<T, KW>(y + plane * p.out_pixels(), x + plane * p.in_pixels(), p, combine,
+                            finish);
 }
 
 }  // namespace faltung::pool_detail

@@ -30,7 +30,8 @@ T window_power_sum(const T* plane, const AxisWindow& rw, const AxisWindow& cw, d
                    const Pool2dParams& p) {
   T s = 0;
   for (int64_t ih = rw.lo; ih < rw.hi; ih += p.dilation_h)
-    for (int64_t iw = cw.lo; iw < cw.hi; iw += p.dilation_w) s += power(plane[ih * p.in_w + iw], norm);
+    for (int64_t iw = cw.lo; iw < cw.hi; iw += p.dilation_w)
+      s += power(plane[ih * p.in_w + iw], norm);
   return s;
 }
 
@@ -53,7 +54,8 @@ void lp_pool2d_forward(T* y, const T* x, double norm_type, const Pool2dParams& p
     for (int64_t oh = 0; oh < p.out_h; ++oh)
       for (int64_t ow = 0; ow < p.out_w; ++ow) {
         const AxisWindow &rw = win.rows[oh], &cw = win.cols[ow];
-        dst[oh * p.out_w + ow] = root(scaled(window_power_sum(src, rw, cw, norm_type, p), rw, cw, p), norm_type);
+        const T s = window_power_sum(src, rw, cw, norm_type, p);
+        dst[oh * p.out_w + ow] = root(scaled(s, rw, cw, p), norm_type);
       }
   }
 }
@@ -78,7 +80,9 @@ void lp_pool2d_backward(T* grad_x, const T* grad_y, const T* x, double norm_type
         for (int64_t ih = rw.lo; ih < rw.hi; ih += p.dilation_h)
           for (int64_t iw = cw.lo; iw < cw.hi; iw += p.dilation_w) {
             const T v = src[ih * p.in_w + iw];
-            const T d = norm_type == 2.0 ? v : norm_type == 1.0 ? T(1) : static_cast<T>(std::pow(v, derivative_power));
+            const T d = norm_type == 2.0   ? v
+                        : norm_type == 1.0 ? T(1)
+                                           : static_cast<T>(std::pow(v, derivative_power));
             gx[ih * p.in_w + iw] += coef * d;
           }
       }

@@ -6,7 +6,10 @@
 // over the window's taps that the compiler vectorises (values only: the separable path of
 // pool_common.hpp); border columns take the scalar path. Backward, plane by plane (planes are
 // independent: no atomics): tiling windows (2x2/2) store each gradient into a zeroed band of
-// rows; other windows zero the plane and add each gradient at its index (overlaps accumulate).
+// rows; other windows zero the thread's planes in one go and add each gradient at its index
+// (overlaps accumulate).
+#include <omp.h>
+
 #include <cmath>
 #include <limits>
 
@@ -36,8 +39,9 @@ void max_window(T* y, int64_t* index, const T* plane, const AxisWindow& rw, cons
 }
 
 // Values and indices of output columns [c, c + n) of one output row, all with complete windows;
-// stride S and kernel width KW are compile-time constants where not 0. m keeps the running maximum per column and t
-// the winner's flat offset in the plane relative to the column's window origin c*sw - pad_left
+// stride S and kernel width KW are compile-time constants where not 0. m keeps the running
+// maximum per column and t the winner's flat offset in the plane relative to the column's window
+// origin c*sw - pad_left
 // (int32: planes up to 2^31 cells take this path). With KW known, each input row updates m once
 // (the KW taps unrolled in registers); otherwise every tap sweeps the columns.
 template <class T, int64_t S, int64_t KW>
@@ -101,14 +105,36 @@ void max_interior_values(T* y, const T* plane, const AxisWindow& rw, int64_t c, 
   const T* origin = plane + c * sw - p.pad_left;
   T v[pool_detail::kRowBuf];
   const T* first = origin + rw.lo * p.in_w;
-  for (int64_t i = 0; i < width; ++i) v[i] = first[i];
+  // Plain maxima (one instruction each) while noting NaN inputs; only a chunk that holds a
+  // NaN is redone with max_nan.
+  int nan = 0;
+  for (int64_t i = 0; i < width; ++i) {
+    v[i] = first[i];
+    nan |= first[i] != first[i];
+  }
   for (int64_t ih = rw.lo + p.dilation_h; ih < rw.hi; ih += p.dilation_h) {
     const T* row = origin + ih * p.in_w;
-    for (int64_t i = 0; i < width; ++i) v[i] = max_nan(v[i], row[i]);
+    for (int64_t i = 0; i < width; ++i) {
+      v[i] = row[i] > v[i] ? row[i] : v[i];
+      nan |= row[i] != row[i];
+    }
+  }
+  if (nan) {
+    for (int64_t i = 0; i < width; ++i) v[i] = first[i];
+    for (int64_t ih = rw.lo + p.dilation_h; ih < rw.hi; ih += p.dilation_h) {
+      const T* row = origin + ih * p.in_w;
+      for (int64_t i = 0; i < width; ++i) v[i] = max_nan(v[i], row[i]);
+    }
+    for (int64_t j = 0; j < n; ++j) {
+      T m = v[j * sw];
+      for (int64_t kj = 1; kj < kw; ++kj) m = max_nan(m, v[j * sw + kj * dw]);
+      y[j] = m;
+    }
+    return;
   }
   for (int64_t j = 0; j < n; ++j) {
     T m = v[j * sw];
-    for (int64_t kj = 1; kj < kw; ++kj) m = max_nan(m, v[j * sw + kj * dw]);
+    for (int64_t kj = 1; kj < kw; ++kj) m = v[j * sw + kj * dw] > m ? v[j * sw + kj * dw] : m;
     y[j] = m;
   }
 }
@@ -116,7 +142,8 @@ void max_interior_values(T* y, const T* plane, const AxisWindow& rw, int64_t c, 
 template <class T, int64_t S, int64_t KW, bool kIndices>
 void max_forward(T* y, int64_t* indices, const T* x, const Pool2dParams& p) {
   if (!kIndices && pool_detail::tiles_rows(p)) {
-    pool_detail::tiled_rows<T, KW>(y, x, p, [](T a, T b) { return max_nan(a, b); }, [](T m) { return m; });
+    pool_detail::tiled_rows<T, KW>(
+        y, x, p, [](T a, T b) { return max_nan(a, b); }, [](T m) { return m; });
     return;
   }
   const Windows win(p);
@@ -159,12 +186,11 @@ void max_pool2d_forward(T* y, int64_t* indices, const T* x, const Pool2dParams& 
 
 namespace {
 
-// Scatter of one plane: grad_x = 0, then grad_x[index] += grad_y. Returns the indices outside
-// the plane (skipped).
+// Scatter of one zeroed plane: grad_x[index] += grad_y. Returns the indices outside the plane
+// (skipped).
 template <class T>
 int64_t scatter_plane(T* gx, const T* gy, const int64_t* idx, const Pool2dParams& p) {
   const int64_t in_pixels = p.in_pixels();
-  std::fill(gx, gx + in_pixels, T(0));
   int64_t bad = 0;
   for (int64_t o = 0; o < p.out_pixels(); ++o) {
     const int64_t i = idx[o];
@@ -209,12 +235,22 @@ int64_t max_backward(T* grad_x, const T* grad_y, const int64_t* indices, const P
                      p.out_h * p.kernel_h <= p.in_h && p.out_w * p.kernel_w <= p.in_w;
   const int64_t in_pixels = p.in_pixels(), out_pixels = p.out_pixels();
   int64_t bad = 0;
-#pragma omp parallel for num_threads(num_threads()) schedule(static) reduction(+ : bad)
-  for (int64_t plane = 0; plane < p.planes(); ++plane) {
-    T* gx = grad_x + plane * in_pixels;
-    const T* gy = grad_y + plane * out_pixels;
-    const int64_t* idx = indices + plane * out_pixels;
-    if (!tiled || !tiled_plane<T, KW>(gx, gy, idx, p)) bad += scatter_plane(gx, gy, idx, p);
+#pragma omp parallel num_threads(num_threads()) reduction(+ : bad)
+  {
+    // each thread's planes in one contiguous range, zeroed at once where they are scattered
+    const int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
+    const int64_t first = p.planes() * t / threads, last = p.planes() * (t + 1) / threads;
+    if (!tiled) std::fill(grad_x + first * in_pixels, grad_x + last * in_pixels, T(0));
+    for (int64_t plane = first; plane < last; ++plane) {
+      T* gx = grad_x + plane * in_pixels;
+      const T* gy = grad_y + plane * out_pixels;
+      const int64_t* idx = indices + plane * out_pixels;
+      if (tiled) {
+        if (tiled_plane<T, KW>(gx, gy, idx, p)) continue;
+        std::fill(gx, gx + in_pixels, T(0));
+      }
+      bad += scatter_plane(gx, gy, idx, p);
+    }
   }
   return bad;
 }

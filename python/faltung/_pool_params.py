@@ -73,7 +73,10 @@ def axis_windows(p: Pool2dParams, axis: int) -> AxisWindows:
         lo = o * size // out
         hi = ((o + 1) * size + out - 1) // out
         return AxisWindows(lo, hi, hi - lo, np.zeros_like(o))
-    k, s, d = (p.kernel_h, p.stride_h, p.dilation_h) if rows else (p.kernel_w, p.stride_w, p.dilation_w)
+    if rows:
+        k, s, d = p.kernel_h, p.stride_h, p.dilation_h
+    else:
+        k, s, d = p.kernel_w, p.stride_w, p.dilation_w
     before, after = (p.pad_top, p.pad_bottom) if rows else (p.pad_left, p.pad_right)
     start = o * s - before
     end = start + (k - 1) * d + 1

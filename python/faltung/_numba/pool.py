@@ -146,7 +146,8 @@ def _lp_forward(y, x, norm, rlo, rhi, rspan, clo, chi, cspan, in_h, in_w, dh, dw
         src = plane * in_h * in_w
         for oh in range(out_h):
             for ow in range(out_w):
-                s = _power_sum(x, src, in_w, rlo[oh], rhi[oh], clo[ow], chi[ow], dh, dw, t_norm, zero)
+                s = _power_sum(x, src, in_w, rlo[oh], rhi[oh], clo[ow], chi[ow], dh, dw, t_norm,
+                               zero)
                 s = _scaled(s, rspan[oh] * cspan[ow], kernel)
                 y[(plane * out_h + oh) * out_w + ow] = _root(s, t_norm)
 
@@ -165,7 +166,8 @@ def _lp_backward(grad_x, grad_y, x, norm, rlo, rhi, rspan, clo, chi, cspan, in_h
             grad_x[src + i] = 0
         for oh in range(out_h):
             for ow in range(out_w):
-                s = _power_sum(x, src, in_w, rlo[oh], rhi[oh], clo[ow], chi[ow], dh, dw, t_norm, zero)
+                s = _power_sum(x, src, in_w, rlo[oh], rhi[oh], clo[ow], chi[ow], dh, dw, t_norm,
+                               zero)
                 if s == 0:
                     continue
                 y = _root(_scaled(s, rspan[oh] * cspan[ow], kernel), t_norm)

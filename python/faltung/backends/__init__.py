@@ -3,20 +3,29 @@ C-contiguous arrays of one dtype (float32 or float64), write into preallocated o
 trust their arguments (python/faltung/functional/ validated them):
 
     gemm(trans_a, trans_b, alpha, a, b, beta, c)          c = alpha*op(a)@op(b) + beta*c
+    set_num_threads(n), get_num_threads()
+
+Convolution (``params`` is a faltung._params.Conv2dParams):
+
     conv2d_forward(y, x, w, bias_or_None, params, relu=False)   y = conv + bias (then max(., 0))
     conv2d_backward_input(grad_x, grad_y, w, params)
     conv2d_backward_weight(grad_w, grad_y, x, params)
     conv2d_backward_bias(grad_b, grad_y, params)
-    depthwise_forward(y, x, w, bias_or_None, params)      params: groups == in_channels
+    depthwise_forward(y, x, w, bias_or_None, params, relu=False)   params: groups == in_channels
     depthwise_backward_input(grad_x, grad_y, w, params)
     depthwise_backward_weight(grad_w, grad_y, x, params)
     separable_forward(y, x, dw, pw, bias_or_None, params, pointwise_params)
-    set_num_threads(n), get_num_threads()
+
+Pooling (``pool_params`` is a faltung._pool_params.Pool2dParams):
+
     max_pool2d_forward(y, indices_or_None, x, pool_params)
     max_pool2d_backward(grad_x, grad_y, indices, pool_params)   ValueError for bad indices
     avg_pool2d_forward(y, x, pool_params), avg_pool2d_backward(grad_x, grad_y, pool_params)
     lp_pool2d_forward(y, x, norm_type, pool_params)
     lp_pool2d_backward(grad_x, grad_y, x, norm_type, pool_params)
+
+Normalization (``shape`` is (N, C, S), S the product of the spatial sizes: functional/norm.py):
+
     batch_norm_forward_train(y, save_mean, save_invstd, running_mean|None, running_var|None,
                              x, weight|None, bias|None, shape, eps, momentum)
     batch_norm_forward_eval(y, x, running_mean, running_var, weight|None, bias|None, shape, eps)
@@ -24,10 +33,6 @@ trust their arguments (python/faltung/functional/ validated them):
                         stat1|None, stat2|None, weight|None, shape, eps)
     lrn(y_or_grad_x, grad_y|None, x, shape, size, alpha, beta, k)     grad_y None: forward
     lcn(y_or_grad_x, grad_y|None, x, shape, eps)
-
-``params`` is a faltung._params.Conv2dParams, ``pool_params`` a
-faltung._pool_params.Pool2dParams; ``shape`` is (N, C, S), S the product of the spatial sizes
-(functional/norm.py).
 """
 from __future__ import annotations
 

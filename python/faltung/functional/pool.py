@@ -33,7 +33,8 @@ def _indices(indices, p):
     if not isinstance(indices, np.ndarray):
         raise TypeError(f"indices: expected a numpy.ndarray, got {type(indices).__name__}")
     if indices.dtype != np.int64:
-        raise TypeError(f"indices: expected dtype int64 (as max_pool2d returns), got {indices.dtype}")
+        raise TypeError(f"indices: expected dtype int64 (as max_pool2d returns), "
+                        f"got {indices.dtype}")
     check_shape(indices, _out_shape(p), "indices")
     return np.ascontiguousarray(indices)
 
