@@ -1,48 +1,21 @@
 """Pooling forward and backward (VGG, ResNet, AlexNet, DenseNet, Inception layers and global
 average heads): faltung, NumPy, PyTorch NCHW and PyTorch channels_last, one pytest-benchmark
 group per layer and pass, GB/s from faltung.bench.pool.bytes_moved in extra_info. Shapes: QUICK,
-or SHAPES with FALTUNG_BENCH_SHAPES=all. Fixtures: conftest.py."""
-import os
-
+or SHAPES with --bench-shapes all. Fixtures: conftest.py. Run as a script, it prints the
+interleaved-rounds table of docs/performance.md."""
 import pytest
+
+from conftest import MEMORY_IMPLS, MemoryCase
 
 from faltung.bench import pool
 
-IMPLS = ("faltung", "numpy", "torch-nchw", "torch-cl")
-SHAPES = pool.SHAPES if os.environ.get("FALTUNG_BENCH_SHAPES", "quick") == "all" else pool.QUICK
+FAMILY = pool
 
 
-class PoolCase:
-    def __init__(self, shape):
-        self.shape = shape
-        self.arrays = shape.arrays()
-        self.reference = pool.references(shape, self.arrays)
-        self._ops = {}
-
-    def ops(self, impl):
-        if impl not in self._ops:
-            if impl.startswith("torch"):
-                pytest.importorskip("torch")
-                self._ops[impl] = pool.torch_ops(self.shape, self.arrays, impl == "torch-cl")
-            else:
-                build = pool.faltung_ops if impl == "faltung" else pool.numpy_ops
-                self._ops[impl] = build(self.shape, self.arrays)
-        return self._ops[impl]
-
-
-@pytest.fixture(scope="module", params=SHAPES, ids=[s.name for s in SHAPES])
-def pool_case(request):
-    return PoolCase(request.param)
-
-
-@pytest.mark.parametrize("impl", IMPLS)
+@pytest.mark.parametrize("impl", MEMORY_IMPLS)
 @pytest.mark.parametrize("pass_name", pool.PASSES)
-def test_pool(pool_case, pass_name, impl, check_and_time):
-    shape = pool_case.shape
-    check_and_time(pool_case.ops(impl)[pass_name], pool_case.reference[pass_name],
-                   group=f"pool {shape.name} {shape.label} {pass_name}",
-                   macs=pool.macs(shape, pass_name), impl=impl,
-                   bytes=pool.bytes_moved(shape, pass_name))
+def test_pool(memory_case, pass_name, impl, check_and_time):
+    memory_case.check_and_time(pass_name, impl, check_and_time, "pool")
 
 
 def _table(threads_list, shapes, rounds):
@@ -57,7 +30,7 @@ def _table(threads_list, shapes, rounds):
         import torch
     except ImportError:
         pass
-    impls = [i for i in IMPLS if torch is not None or not i.startswith("torch")]
+    impls = [i for i in MEMORY_IMPLS if torch is not None or not i.startswith("torch")]
     print("| layer | pass | threads | faltung ms | GB/s | numpy ms | torch NCHW ms | torch CL ms "
           "| vs NCHW | vs CL |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -66,7 +39,7 @@ def _table(threads_list, shapes, rounds):
         if torch is not None:
             torch.set_num_threads(threads)
         for shape in shapes:
-            case = PoolCase(shape)
+            case = MemoryCase(pool, shape)
             for pass_name in pool.PASSES:
                 fns = {impl: case.ops(impl)[pass_name] for impl in impls}
                 for fn in fns.values():
@@ -90,6 +63,8 @@ def _table(threads_list, shapes, rounds):
 if __name__ == "__main__":
     # python benchmarks/bench_pool.py [threads, e.g. 1,2] [rounds]: the table of
     # docs/performance.md (medians of interleaved rounds; FALTUNG_BENCH_SHAPES=all for SHAPES).
+    import os
     import sys
-    _table([int(t) for t in (sys.argv[1] if len(sys.argv) > 1 else "1").split(",")], SHAPES,
+    shapes = pool.SHAPES if os.environ.get("FALTUNG_BENCH_SHAPES") == "all" else pool.QUICK
+    _table([int(t) for t in (sys.argv[1] if len(sys.argv) > 1 else "1").split(",")], shapes,
            int(sys.argv[2]) if len(sys.argv) > 2 else 11)

@@ -1,5 +1,6 @@
-"""pytest-benchmark suites (bench_*.py) over the shapes of shapes.py: faltung against NumPy
-(im2col + matmul) and PyTorch (NCHW and channels_last), GEMM and conv2d forward and gradients.
+"""pytest-benchmark suites (bench_*.py): faltung against NumPy and PyTorch (NCHW and
+channels_last) on GEMM and conv2d (shapes.py) and on the memory-bound families of faltung.bench
+(pool, norm, depthwise: a suite names its family as FAMILY and takes the memory_case fixture).
 Every result is checked against a float64 reference before it is timed; the group names put the
 peers of one case side by side.
 
@@ -62,6 +63,12 @@ def pytest_generate_tests(metafunc):
     if "conv_shape" in metafunc.fixturenames:
         metafunc.parametrize("conv_shape", conv_shapes, scope="module",
                              ids=[f"{s.name}-N{s.batch}" for s in conv_shapes])
+    if "memory_shape" in metafunc.fixturenames:
+        family = metafunc.module.FAMILY
+        shapes = family.QUICK if metafunc.config.getoption("--bench-shapes") == "quick" \
+            else family.SHAPES
+        metafunc.parametrize("memory_shape", shapes, scope="module",
+                             ids=[f"{s.name}-N{s.batch}" for s in shapes])
     if "gemm_shape" in metafunc.fixturenames:
         metafunc.parametrize("gemm_shape", gemm_shapes, scope="module",
                              ids=[s.name for s in gemm_shapes])
@@ -118,6 +125,44 @@ class GemmCase:
                  "torch": peers.torch_gemm}[impl]
         a, b, _ = self.data(layout)
         return build(self.shape, a, b, layout)
+
+
+MEMORY_IMPLS = CONV_IMPLS
+
+
+class MemoryCase:
+    """One shape of a memory-bound family (faltung.bench.pool, .norm, .depthwise): its data,
+    float64 references and (built on demand) each impl's ops."""
+
+    def __init__(self, family, shape):
+        from faltung.bench import peers
+        self.family, self.shape = family, shape
+        self.arrays = shape.arrays()
+        self.reference = peers.float64_references(family, shape, self.arrays)
+        self._ops = {}
+
+    def ops(self, impl: str) -> dict:
+        if impl.startswith("torch"):
+            _torch_or_skip()
+        if impl not in self._ops:
+            build = {"faltung": self.family.faltung_ops, "numpy": self.family.numpy_ops,
+                     "torch-nchw": functools.partial(self.family.torch_ops, channels_last=False),
+                     "torch-cl": functools.partial(self.family.torch_ops, channels_last=True)}
+            self._ops[impl] = build[impl](self.shape, self.arrays)
+        return self._ops[impl]
+
+    def check_and_time(self, pass_name: str, impl: str, check_and_time, kind: str):
+        shape, family = self.shape, self.family
+        check_and_time(self.ops(impl)[pass_name], self.reference[pass_name],
+                       group=f"{kind} {shape.name} {shape.label} {pass_name}",
+                       macs=family.macs(shape, pass_name), impl=impl,
+                       bytes=family.bytes_moved(shape, pass_name))
+
+
+@pytest.fixture(scope="module")
+def memory_case(request, memory_shape):
+    """The case of a memory-bound suite: the module names its family as FAMILY."""
+    return MemoryCase(request.module.FAMILY, memory_shape)
 
 
 @pytest.fixture(scope="module")

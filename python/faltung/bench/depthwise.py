@@ -1,7 +1,7 @@
 """Benchmark module of the depthwise convolution (the memory-bound section of `faltung bench`,
 docs/performance.md): the depthwise layers of MobileNet v1/v2 and Xception at batch 8, three
 passes each, with faltung, a vectorised NumPy baseline and PyTorch (NCHW and channels_last) as
-peers, float64 references, and the bytes each pass must move.
+peers, and the bytes each pass must move.
 
 Shapes (224x224 inputs for MobileNet, 299x299 for Xception; 3x3 kernels, zero padding 1, channel
 multiplier 1 as in the networks; "/2" marks stride 2):
@@ -227,12 +227,3 @@ def torch_ops(shape: DepthwiseShape, arrays: dict, channels_last: bool) -> dict:
     return {"forward": lambda: conv2d(xt, wt, None, stride, padding, 1, groups),
             "input_grad": lambda: grads((True, False, False))[0],
             "weight_grad": lambda: grads((False, True, False))[1]}
-
-
-def references(shape: DepthwiseShape, arrays: dict) -> dict:
-    """{pass: float64 result} of the float32 data, computed in float64 by PyTorch when it is
-    installed, else by the NumPy baseline (neither uses faltung)."""
-    wide = {name: a.astype(np.float64) for name, a in arrays.items()}
-    ops = (torch_ops(shape, wide, channels_last=False) if torch_module() is not None
-           else numpy_ops(shape, wide))
-    return {name: np.asarray(op()) for name, op in ops.items()}

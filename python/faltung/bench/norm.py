@@ -1,8 +1,8 @@
 """Normalization benchmarks: batch norm in training mode on ResNet shapes, AlexNet's local
 response normalization and the lecture's local contrast normalization, forward and backward,
 for faltung, a NumPy baseline and PyTorch (NCHW and channels_last). The interface of the
-memory-bound sections of `faltung bench` (see pool.py): SHAPES, QUICK, PASSES, references,
-faltung_ops, numpy_ops, torch_ops, bytes_moved, macs.
+memory-bound sections of `faltung bench` (see pool.py): SHAPES, QUICK, PASSES, faltung_ops,
+numpy_ops, torch_ops, bytes_moved, macs.
 
 Batch norm's backward takes the statistics its forward saved (as layers pass them); PyTorch's
 runs aten.native_batch_norm_backward with its own saved statistics, and its LRN/LCN backward
@@ -189,16 +189,3 @@ def torch_ops(shape: NormShape, arrays, channels_last: bool) -> dict[str, Callab
     graph = forward(leaf)
     return {"forward": lambda: forward(x),
             "backward": lambda: torch.autograd.grad(graph, leaf, gy, retain_graph=True)[0]}
-
-
-def references(shape: NormShape, arrays) -> dict[str, np.ndarray]:
-    """float64 results on the same float32 data: PyTorch in float64 when installed, else the
-    NumPy implementation run in float64."""
-    wide = {name: a.astype(np.float64) for name, a in arrays.items()}
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        ops = numpy_ops(shape, wide)
-    else:
-        ops = torch_ops(shape, wide, channels_last=False)
-    return {name: np.asarray(fn(), dtype=np.float64) for name, fn in ops.items()}

@@ -145,6 +145,16 @@ def reference_conv(shape: ConvShape, x, w, gy) -> dict:
     return {name: np.asarray(op()) for name, op in ops.items()}
 
 
+def float64_references(family, shape, arrays: dict) -> dict:
+    """{pass: float64 result} of a memory-bound family's case (pool.py, norm.py, depthwise.py):
+    its float32 data widened and run through PyTorch in float64 when installed, else through
+    the family's NumPy baseline (neither uses faltung)."""
+    wide = {name: a.astype(np.float64) for name, a in arrays.items()}
+    ops = (family.torch_ops(shape, wide, channels_last=False) if torch_module() is not None
+           else family.numpy_ops(shape, wide))
+    return {name: np.asarray(op(), dtype=np.float64) for name, op in ops.items()}
+
+
 def reference_gemm(shape: GemmShape, a, b, layout: str) -> np.ndarray:
     a, b = a.astype(np.float64), b.astype(np.float64)
     build = torch_gemm if torch_module() is not None else numpy_gemm

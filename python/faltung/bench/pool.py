@@ -1,7 +1,7 @@
 """Pooling benchmarks: the pooling layers of VGG-16, ResNet, AlexNet, DenseNet and Inception and
 the global-average-pooling heads, forward and backward, for faltung, a NumPy baseline and PyTorch
 (NCHW and channels_last). The interface of the memory-bound sections of `faltung bench`
-(see benchmarks/bench_pool.py): SHAPES, QUICK, PASSES, references, faltung_ops, numpy_ops,
+(see benchmarks/bench_pool.py): SHAPES, QUICK, PASSES, faltung_ops, numpy_ops,
 torch_ops, bytes_moved, macs.
 
 Pooling is memory-bound: the figure of merit is GB/s of compulsory traffic (bytes_moved) against
@@ -229,16 +229,3 @@ def torch_ops(shape: PoolShape, arrays, channels_last: bool) -> dict[str, Callab
     return {"forward": lambda: F.max_pool2d(x, k, st, p),
             "backward": lambda: aten.max_pool2d_with_indices_backward(gy, x, k, st, p, [1, 1],
                                                                       False, indices)}
-
-
-def references(shape: PoolShape, arrays) -> dict[str, np.ndarray]:
-    """float64 results on the same float32 data: PyTorch in float64 when installed, else the
-    NumPy implementation run in float64."""
-    wide = {name: a.astype(np.float64) for name, a in arrays.items()}
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        ops = numpy_ops(shape, wide)
-    else:
-        ops = torch_ops(shape, wide, channels_last=False)
-    return {name: np.asarray(fn(), dtype=np.float64) for name, fn in ops.items()}

@@ -100,8 +100,8 @@ class Case(NamedTuple):
 
 
 def memory_family(kind: str):
-    """The module describing a memory-bound kind: shapes, passes, references, faltung's ops,
-    its peers' ops, bytes and MACs per pass."""
+    """The module describing a memory-bound kind: shapes, passes, faltung's ops, its peers'
+    ops (the NumPy one also serves as reference without PyTorch), bytes and MACs per pass."""
     return importlib.import_module(f"faltung.bench.{kind}")
 
 
@@ -149,7 +149,7 @@ def _memory_cases(kind: str, shapes, with_torch: bool):
     family = memory_family(kind)
     for shape in shapes:
         arrays = shape.arrays()
-        references = family.references(shape, arrays)
+        references = peers.float64_references(family, shape, arrays)
         ours = family.faltung_ops(shape, arrays)
         others = {"numpy": family.numpy_ops(shape, arrays)}
         if with_torch:
