@@ -6,8 +6,8 @@
                   [--max-shift S] [--seed S] [--threads N] [--data DIR] [--download]
                   [--checkpoint FILE] [--json FILE] [--compare-torch STEPS] [--limit N]
     faltung summary NAME [--input C H W] [--json FILE]
-    faltung savings [--quick] [--only KEY ...] [--json FILE]
-    faltung models [--measure [--input-scale S] [--plot FILE] [--json FILE]]
+    faltung savings [--quick] [--only KEY ...] [--json FILE] [--threads N]
+    faltung models [--measure [--input-scale S] [--plot FILE] [--json FILE] [--threads N]]
     faltung info
     faltung --version
 """
@@ -94,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help=f"run only these reports: {', '.join(sorted(REPORTS))}")
     savings.add_argument("--json", type=argparse.FileType("w"), metavar="FILE",
                          help="also write the reports as JSON")
+    savings.add_argument("--threads", type=_positive_int, help="kernel threads (default: all)")
     listing = commands.add_parser(
         "models", help="list the models; with --measure: parameters, MACs, measured time",
         description="List the models with their standard inputs. With --measure, count every "
@@ -106,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="parameters vs MACs vs time as a PNG (with --measure)")
     listing.add_argument("--json", type=argparse.FileType("w"), metavar="FILE",
                          help="the measured rows as JSON (with --measure)")
+    listing.add_argument("--threads", type=_positive_int,
+                         help="kernel threads for --measure (default: all)")
     commands.add_parser("info", help="version, backends, GEMM kernel, threads, CPU")
     return parser
 
@@ -215,6 +218,8 @@ def _summary(args, parser) -> int:
 def _savings(args) -> int:
     from .analysis import savings
     from .bench.report import write_json
+    if args.threads:
+        faltung.set_num_threads(args.threads)
     reports = []
     for report in savings.run(quick=args.quick, only=args.only):
         print(savings.format_report(report) + "\n", flush=True)
@@ -242,6 +247,8 @@ def _measure_models(args, parser) -> int:
 
     from .analysis import zoo
     from .bench.report import write_json
+    if args.threads:
+        faltung.set_num_threads(args.threads)
     if args.plot:
         try:
             import matplotlib  # noqa: F401
