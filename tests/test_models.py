@@ -219,6 +219,14 @@ def test_densenet121_against_torch_twin(rng):
     _compare_with_twin(torch, model, twin, rng.standard_normal((1, 3, 29, 29)), rng)
 
 
+def test_googlenet_torchvision_against_torch_twin(rng):
+    torch = pytest.importorskip("torch")
+    model = M.build("googlenet_torchvision", num_classes=10, rng=rng, dtype=np.float64).eval()
+    _randomise_batch_norms(model, rng)
+    twin = _copy_into(torch, torch_twins.googlenet(torch, 10), model)
+    _compare_with_twin(torch, model, twin, rng.standard_normal((1, 3, 40, 40)), rng)
+
+
 def test_vit_against_torch_twin(rng):
     torch = pytest.importorskip("torch")
     model = M.build("vit_ti16", image_size=32, rng=rng, dtype=np.float64).eval()

@@ -1,4 +1,4 @@
-"""torchvision's ResNet, MobileNet v2, VGG, AlexNet, DenseNet-121 and ViT written out in PyTorch (torchvision is not
+"""torchvision's ResNet, MobileNet v2, VGG, AlexNet, DenseNet-121, GoogLeNet and ViT written out in PyTorch (torchvision is not
 installed here): the same module names, so their state_dict keys are torchvision's, and the
 same computation, so faltung's models can be compared with them number by number."""
 from __future__ import annotations
@@ -249,3 +249,60 @@ def vit(torch, image_size, dim=192, depth=12, heads=3, mlp_dim=768, num_classes=
             return self.heads(self.encoder(x)[:, 0])
 
     return VisionTransformer()
+
+
+def googlenet(torch, num_classes=1000):
+    """torchvision's GoogLeNet with aux_logits=False, transform_input=False."""
+    nn = torch.nn
+
+    class BasicConv2d(nn.Module):
+        def __init__(self, c_in, c_out, kernel, padding=0, stride=1):
+            super().__init__()
+            self.conv = nn.Conv2d(c_in, c_out, kernel, stride, padding, bias=False)
+            self.bn = nn.BatchNorm2d(c_out, eps=0.001)
+
+        def forward(self, x):
+            return torch.relu(self.bn(self.conv(x)))
+
+    class Inception(nn.Module):
+        def __init__(self, c_in, n1, r3, n3, r5, n5, proj):
+            super().__init__()
+            self.branch1 = BasicConv2d(c_in, n1, 1)
+            self.branch2 = nn.Sequential(BasicConv2d(c_in, r3, 1), BasicConv2d(r3, n3, 3, 1))
+            self.branch3 = nn.Sequential(BasicConv2d(c_in, r5, 1), BasicConv2d(r5, n5, 3, 1))
+            self.branch4 = nn.Sequential(nn.MaxPool2d(3, 1, 1, ceil_mode=True),
+                                         BasicConv2d(c_in, proj, 1))
+
+        def forward(self, x):
+            return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x),
+                              self.branch4(x)], 1)
+
+    class GoogLeNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = BasicConv2d(3, 64, 7, 3, 2)
+            self.maxpool1 = nn.MaxPool2d(3, 2, ceil_mode=True)
+            self.conv2 = BasicConv2d(64, 64, 1)
+            self.conv3 = BasicConv2d(64, 192, 3, 1)
+            self.maxpool2 = nn.MaxPool2d(3, 2, ceil_mode=True)
+            self.inception3a = Inception(192, 64, 96, 128, 16, 32, 32)
+            self.inception3b = Inception(256, 128, 128, 192, 32, 96, 64)
+            self.maxpool3 = nn.MaxPool2d(3, 2, ceil_mode=True)
+            self.inception4a = Inception(480, 192, 96, 208, 16, 48, 64)
+            self.inception4b = Inception(512, 160, 112, 224, 24, 64, 64)
+            self.inception4c = Inception(512, 128, 128, 256, 24, 64, 64)
+            self.inception4d = Inception(512, 112, 144, 288, 32, 64, 64)
+            self.inception4e = Inception(528, 256, 160, 320, 32, 128, 128)
+            self.maxpool4 = nn.MaxPool2d(2, 2, ceil_mode=True)
+            self.inception5a = Inception(832, 256, 160, 320, 32, 128, 128)
+            self.inception5b = Inception(832, 384, 192, 384, 48, 128, 128)
+            self.avgpool = nn.AdaptiveAvgPool2d(1)
+            self.dropout = nn.Dropout(0.2)
+            self.fc = nn.Linear(1024, num_classes)
+
+        def forward(self, x):
+            for module in list(self.children())[:-2]:
+                x = module(x)
+            return self.fc(self.dropout(torch.flatten(x, 1)))
+
+    return GoogLeNet()
