@@ -198,8 +198,9 @@ def test_resnext_stage_against_torch_twin(stride_in_1x1, rng):
 ])
 def test_resnet_keys_are_torchvisions(name, block, counts):
     torch = pytest.importorskip("torch")
-    assert list(M.build(name).state_dict()) == list(
-        torch_twins.resnet(torch, block, counts).state_dict())
+    with torch.device("meta"):  # keys only: no memory, no initialisation
+        twin = torch_twins.resnet(torch, block, counts)
+    assert list(M.build(name).state_dict()) == list(twin.state_dict())
 
 
 def test_mobilenet_v2_against_torch_twin(rng):
@@ -210,12 +211,39 @@ def test_mobilenet_v2_against_torch_twin(rng):
     _compare_with_twin(torch, model, twin, rng.standard_normal((1, 3, 8, 8)) * 3, rng)
 
 
+def test_densenet121_against_torch_twin(rng):
+    torch = pytest.importorskip("torch")
+    model = M.build("densenet121", rng=rng, dtype=np.float64).eval()
+    _randomise_batch_norms(model, rng)
+    twin = _copy_into(torch, torch_twins.densenet121(torch), model)
+    _compare_with_twin(torch, model, twin, rng.standard_normal((1, 3, 29, 29)), rng)
+
+
+def test_googlenet_torchvision_against_torch_twin(rng):
+    torch = pytest.importorskip("torch")
+    model = M.build("googlenet_torchvision", num_classes=10, rng=rng, dtype=np.float64).eval()
+    _randomise_batch_norms(model, rng)
+    twin = _copy_into(torch, torch_twins.googlenet(torch, 10), model)
+    _compare_with_twin(torch, model, twin, rng.standard_normal((1, 3, 40, 40)), rng)
+
+
+def test_vit_against_torch_twin(rng):
+    torch = pytest.importorskip("torch")
+    model = M.build("vit_ti16", image_size=32, rng=rng, dtype=np.float64).eval()
+    for key, param in model.named_parameters():  # class token and biases start at 0
+        if "class_token" in key or "bias" in key:
+            param.data[:] = rng.standard_normal(param.shape) * 0.1
+    twin = _copy_into(torch, torch_twins.vit(torch, 32), model)
+    _compare_with_twin(torch, model, twin, rng.standard_normal((2, 3, 32, 32)), rng)
+
+
 def test_vgg_and_alexnet_keys_are_torchvisions():
     torch = pytest.importorskip("torch")
     from faltung.models.vgg import CONFIGS
-    assert list(M.build("vgg11").state_dict()) == list(
-        torch_twins.vgg(torch, CONFIGS[11]).state_dict())
-    assert list(M.build("alexnet").state_dict()) == list(torch_twins.alexnet(torch).state_dict())
+    with torch.device("meta"):  # keys only: no memory, no initialisation
+        vgg, alexnet = torch_twins.vgg(torch, CONFIGS[11]), torch_twins.alexnet(torch)
+    assert list(M.build("vgg11").state_dict()) == list(vgg.state_dict())
+    assert list(M.build("alexnet").state_dict()) == list(alexnet.state_dict())
 
 
 def test_other_torchvision_names():
@@ -265,11 +293,11 @@ def test_paper_stride_placement_changes_only_the_sizes_inside():
 def test_googlenet_aux_heads(rng):
     """torchvision's layout (adaptive 4x4 pooling in the heads) takes small inputs; the paper's
     heads pool 5x5/3 and need inception4a's 14x14 maps (224x224 inputs)."""
-    model = M.build("googlenet_torchvision", aux_heads=True, rng=0)
+    model = M.build("googlenet_torchvision", aux_heads=True, num_classes=10, rng=0)
     x = rng.standard_normal((2, 3, 32, 32)).astype(np.float32)
     y = model(x)
-    assert y.shape == (2, 1000) and len(model.aux_logits) == 2
-    assert all(a.shape == (2, 1000) for a in model.aux_logits)
+    assert y.shape == (2, 10) and len(model.aux_logits) == 2
+    assert all(a.shape == (2, 10) for a in model.aux_logits)
     g = np.ones_like(y)
     model.backward(g)
     assert model.aux1.fc2.weight.grad is None  # no aux_grads: the heads get no gradient
@@ -287,12 +315,13 @@ def test_googlenet_aux_heads(rng):
 def test_googlenet_aux_gradient_reaches_the_trunk_by_finite_differences(rng):
     """The aux gradient adds into the trunk where the head branches off: the total derivative
     of main + aux losses (linear in the outputs) checked by central differences."""
-    model = M.build("googlenet_torchvision", aux_heads=True, dtype=np.float64, rng=0)
+    model = M.build("googlenet_torchvision", aux_heads=True, num_classes=10, dtype=np.float64,
+                    rng=0)
     for module in (m for _, m in model.named_modules()):
         if isinstance(module, nn.Dropout):
             module.p = 0.0
     x = rng.standard_normal((2, 3, 32, 32))
-    weights = [rng.standard_normal((2, 1000)) for _ in range(3)]
+    weights = [rng.standard_normal((2, 10)) for _ in range(3)]
 
     entries = ((0, 0, 3, 4), (1, 2, 30, 1))
     probe = np.zeros(len(entries))  # added to those input entries

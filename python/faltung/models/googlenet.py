@@ -13,7 +13,7 @@ parameters without the auxiliary heads (torchvision's published count; 1.498 G M
 
 Both: 3x3/2 max pooling with ceil_mode (torchvision: 2x2/2 before 5a; 224 -> 112 -> 56 -> 28
 -> 14 -> 7), the final 7x7
-average pooling as a global average pool, Dropout(0.4), fc 1024 -> 1000. Inputs from 47x47
+average pooling as a global average pool, Dropout(0.4; torchvision 0.2), fc 1024 -> 1000. Inputs from 47x47
 (the paper's 3x3 pooling before 5a) or 31x31 (torchvision's 2x2 there) on; the paper's
 auxiliary heads need inception4a's 14x14 maps (224x224 inputs) for their 5x5/3 pooling.
 
@@ -104,7 +104,8 @@ class GoogLeNet(nn.Module):
                                                                            ceil_mode=True)
             trunk[f"inception{name}"] = layout.inception(channels, widths)
             channels = widths[0] + widths[2] + widths[4] + widths[5]
-        trunk.update(avgpool=nn.GlobalAvgPool2d(), flatten=nn.Flatten(), dropout=nn.Dropout(0.4),
+        trunk.update(avgpool=nn.GlobalAvgPool2d(), flatten=nn.Flatten(),
+                     dropout=nn.Dropout(0.2 if torchvision else 0.4),
                      fc=nn.Linear(1024, num_classes, dtype=dtype, rng=layout.rng))
         for name, module in trunk.items():
             setattr(self, name, module)
