@@ -112,3 +112,13 @@ def test_relu_backward_zeroes_infinite_gradients_where_the_output_is_not_positiv
     # PyTorch's threshold_backward: y <= 0 gives 0 whatever the gradient, otherwise the gradient
     assert_close(faltung.relu_backward(grad, y), np.array([0.0, 0.0, -np.inf, np.inf]),
                  dtype=np.float64, kind="exact")
+
+
+def test_relu6_backward_as_pytorchs_hardtanh_backward():
+    """Zero where y <= 0 or y >= 6 (even for an infinite gradient), the gradient elsewhere,
+    NaN included (checked against torch.ops.aten.hardtanh_backward when writing this)."""
+    y = np.array([-1.0, 0.0, 3.0, 6.0, 7.0, np.nan, 3.0, 6.0])
+    grad = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, np.inf, np.inf])
+    assert_close(faltung.relu6_backward(grad, y),
+                 np.array([0.0, 0.0, 1.0, 0.0, 0.0, 1.0, np.inf, 0.0]), dtype=np.float64,
+                 kind="exact")

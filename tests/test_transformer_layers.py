@@ -62,11 +62,12 @@ def test_relu6_against_torch(rng):
 
 
 def test_relu6_reference():
-    """Written out: clip to [0, 6]; the gradient passes strictly inside (0, 6)."""
+    """Written out: clip to [0, 6]; the gradient passes strictly inside (0, 6) and at NaN (as
+    PyTorch's hardtanh_backward does: it zeroes only where y <= 0 or y >= 6)."""
     x = np.array([-1.0, 0.0, 0.5, 6.0, 7.0, np.nan])
     assert_close(F.relu6(x), np.array([0, 0, 0.5, 6, 6, np.nan]), dtype=np.float64, kind="exact")
     g = F.relu6_backward(np.ones(6), F.relu6(x))
-    assert_close(g, np.array([0, 0, 1, 0, 0, 0.0]), dtype=np.float64, kind="exact")
+    assert_close(g, np.array([0, 0, 1, 0, 0, 1.0]), dtype=np.float64, kind="exact")
 
 
 def test_gelu_known_values():

@@ -137,16 +137,24 @@ def relu6(x, *, out=None):
 
 
 def relu6_backward(grad_out, y, *, out=None):
-    """grad_out where 0 < y < 6 (the forward's output), else 0: PyTorch's hardtanh_backward,
-    which passes the gradient strictly inside (0, 6) and zeroes it at NaN."""
+    """grad_out except where y <= 0 or y >= 6 (y the forward's output), there 0: PyTorch's
+    hardtanh_backward, which passes the gradient strictly inside (0, 6) and at NaN."""
     grad_out, y = _grad_and_output(grad_out, y)
     result = output(out, y.shape, y.dtype)
-    np.copyto(result, grad_out)
-    result[~((y > 0) & (y < 6))] = 0
+    keep = ~((y <= 0) | (y >= 6))  # True inside (0, 6) and at NaN
+    with np.errstate(invalid="ignore"):  # inf * 0 is fixed below
+        np.multiply(grad_out, keep, out=result)  # vectorised (masked stores are 40x slower)
+    if not np.isfinite(grad_out).all():
+        result[~keep] = 0
     return result
 
 
-_erf = np.frompyfunc(math.erf, 1, 1)  # the C library's erf (correctly rounded to ~1 ulp)
+def _erf(values: np.ndarray) -> np.ndarray:
+    """The C library's erf (as math.erf) over a float64 array, as a compiled ufunc (Numba,
+    imported on first use: faltung's import stays light)."""
+    from .._numba.special import erf
+    return erf(values)
+
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 
 
@@ -158,8 +166,8 @@ def _gelu_approximate(approximate) -> str:
 
 def gelu(x, approximate="none", *, out=None):
     """x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)) as torch.nn.functional.gelu (approximate="none",
-    computed in float64 with the C library's erf, one Python call per element: exact but slow
-    on large arrays), or approximate="tanh": 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    computed in float64 with the C library's erf), or approximate="tanh":
+    0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
     x = _input(x)
     approximate = _gelu_approximate(approximate)
     result = output(out, x.shape, x.dtype)
@@ -167,7 +175,7 @@ def gelu(x, approximate="none", *, out=None):
     if approximate == "tanh":
         inner = np.tanh(_SQRT_2_OVER_PI * (wide + 0.044715 * wide ** 3))
     else:
-        inner = _erf(wide / math.sqrt(2)).astype(np.float64)
+        inner = _erf(wide / math.sqrt(2))
     np.copyto(result, 0.5 * wide * (1 + inner), casting="same_kind")
     return result
 
@@ -186,7 +194,7 @@ def gelu_backward(grad_out, x, approximate="none", *, out=None):
         slope = 0.5 * (1 + t) + 0.5 * wide * (1 - t * t) * _SQRT_2_OVER_PI * (
             1 + 3 * 0.044715 * wide ** 2)
     else:
-        cdf = 0.5 * (1 + _erf(wide / math.sqrt(2)).astype(np.float64))
+        cdf = 0.5 * (1 + _erf(wide / math.sqrt(2)))
         slope = cdf + wide * np.exp(-0.5 * wide * wide) / math.sqrt(2 * math.pi)
     result = output(out, x.shape, x.dtype)
     np.copyto(result, grad_out * slope, casting="same_kind")
