@@ -91,14 +91,22 @@ void conv2d_backward_weight(T* grad_w, const T* grad_y, const T* x, const Conv2d
 template <class T>
 void conv2d_backward_bias(T* grad_b, const T* grad_y, const Conv2dParams& p) {
   const int64_t pixels = p.out_pixels();
+  // kLanes independent partial sums: the compiler keeps them in vector registers (a single
+  // running sum is one dependent add per element and never vectorises without reassociation).
+  constexpr int64_t kLanes = 32;
 #pragma omp parallel for schedule(static) num_threads(num_threads())
   for (int64_t o = 0; o < p.out_channels; ++o) {
-    T sum = T(0);
+    T lanes[kLanes] = {};
+    T tail = T(0);
     for (int64_t n = 0; n < p.batch; ++n) {
       const T* row = grad_y + (n * p.out_channels + o) * pixels;
-      for (int64_t j = 0; j < pixels; ++j) sum += row[j];
+      int64_t j = 0;
+      for (; j + kLanes <= pixels; j += kLanes)
+        for (int64_t l = 0; l < kLanes; ++l) lanes[l] += row[j + l];
+      for (; j < pixels; ++j) tail += row[j];
     }
-    grad_b[o] = sum;
+    for (int64_t l = 0; l < kLanes; ++l) tail += lanes[l];
+    grad_b[o] = tail;
   }
 }
 
