@@ -125,3 +125,10 @@ def test_models_cli_flags(capsys):
     with pytest.raises(SystemExit):
         main(["models", "--plot", "x.png"])
     assert "--plot and --json need --measure" in capsys.readouterr().err
+
+
+def test_zoo_times_fixed_size_networks_at_their_standard_input():
+    from faltung.analysis import zoo
+    (row,) = zoo.zoo(["lenet5"], input_scale=0.5,
+                     timer=zoo.TimerConfig(warmup=1, min_rounds=1, max_rounds=1, budget_s=0))
+    assert row.timed_shape == (1, 32, 32)  # LeNet-5's C5 needs the full 32x32
