@@ -262,7 +262,8 @@ def _measure_models(args, parser) -> int:
             bar.update()
         rows = zoo.zoo(input_scale=args.input_scale, progress=progress)
     print(zoo.format_zoo(rows))
-    print(f"(batch 1, {faltung.get_num_threads()} threads; GMAC/s at the timed input)")
+    threads = faltung.get_num_threads()
+    print(f"(batch 1, {threads} thread{'s' if threads > 1 else ''}; GMAC/s at the timed input)")
     if args.plot:
         zoo.plot_zoo(rows, args.plot)
         print(f"plot: {args.plot}")
