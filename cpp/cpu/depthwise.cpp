@@ -1,6 +1,8 @@
 // Depthwise convolution forward and backward (faltung/depthwise.hpp), NCHW, weight
-// (C*M, 1, kh, kw), direct: every pass is a sequence of row operations (depthwise_rows.hpp) on
-// contiguous rows, threaded over planes.
+// (C*M, 1, kh, kw), direct, in one of two forms chosen per pass by plane size (use_blocked):
+// small planes (and strided or weight-gradient passes up to a measured size) on channel-blocked
+// tiles (depthwise_blocked.cpp); the rest, described here, as sequences of row operations
+// (depthwise_rows.hpp) on contiguous rows, threaded over planes.
 //
 // Strides are made contiguous by splitting each zero-padded input row by column phase: phase q
 // of padded row r holds the padded columns q, q + sw, q + 2 sw, ... (a "phase plane", one per
@@ -33,6 +35,7 @@
 
 #include <cmath>
 
+#include "depthwise_blocked.hpp"
 #include "depthwise_work.hpp"
 #include "epilogue.hpp"
 
@@ -48,6 +51,7 @@ constexpr int64_t kWideBelow = 32;
 template <class T>
 void depthwise_forward(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p,
                        Epilogue epilogue) {
+  if (use_blocked(p, Pass::kForward)) return blocked_forward(y, x, w, bias, p, epilogue);
   const int64_t C = p.in_channels, M = multiplier(p), taps = p.kernel_h * p.kernel_w;
   const InputLayout layout(p);
   const std::vector<int64_t> offsets = layout.tap_offsets(p);
@@ -84,6 +88,7 @@ void depthwise_forward(T* y, const T* x, const T* w, const T* bias, const Conv2d
 
 template <class T>
 void depthwise_backward_weight(T* grad_w, const T* grad_y, const T* x, const Conv2dParams& p) {
+  if (use_blocked(p, Pass::kWeight)) return blocked_backward_weight(grad_w, grad_y, x, p);
   const int64_t C = p.in_channels, M = multiplier(p), taps = p.kernel_h * p.kernel_w;
   const InputLayout layout(p);
   const std::vector<int64_t> offsets = layout.tap_offsets(p);
@@ -292,7 +297,9 @@ void backward_input_strided(T* grad_x, const T* grad_y, const T* w, const Conv2d
 
 template <class T>
 void depthwise_backward_input(T* grad_x, const T* grad_y, const T* w, const Conv2dParams& p) {
-  if (p.stride_h == 1 && p.stride_w == 1)
+  if (use_blocked(p, Pass::kInput))
+    blocked_backward_input(grad_x, grad_y, w, p);
+  else if (p.stride_h == 1 && p.stride_w == 1)
     backward_input_stride1(grad_x, grad_y, w, p);
   else
     backward_input_strided(grad_x, grad_y, w, p);

@@ -1,5 +1,6 @@
-// The two row operations every depthwise pass is made of (cpp/cpu/depthwise.cpp), over rows of
-// n contiguous elements, one tap = one source row and one weight:
+// The two row operations the row form of the depthwise passes is made of (cpp/cpu/depthwise.cpp),
+// and the tile operations of the channel-blocked form (below), per ISA. Rows are n contiguous
+// elements, one tap = one source row and one weight:
 //   sum:   out[x] = init + sum_t w[t] * src[t][x]           (forward, input gradient), over
 //          `rows` rows: row r reads src[t] + r * src_stride, writes out + r * out_stride
 //   dots:  acc[t][l] += sum over x = l mod kDotLanes of g[x] * src[t][x]   (weight gradient:
@@ -16,6 +17,33 @@ namespace faltung::cpu {
 
 constexpr int kMaxFixedTaps = 9;
 constexpr int kDotLanes = 16;
+constexpr int kTileLanes = 16;  // channels in one channel-blocked tile
+
+// The channel-blocked tile operations (depthwise_tiles.inl; depthwise_blocked.cpp uses them).
+// A tile stores pixel p's kTileLanes channel values at tile + p * kTileLanes; offsets, steps
+// and positions count pixels.
+//   to_tile:   tile[pos[p]][l] = x[l * plane_stride + p] for p < pixels, l < count; lanes
+//              >= count are set to 0; other tile pixels are left alone (the zero padding)
+//   from_tile: y[l * plane_stride + p] = tile[p][l] for p < pixels, l < count
+//   tile_sum:  out[oy * out_w + ox] = init + sum_t w[t] * in[oy * row_step + ox * col_step +
+//              offsets[t]] (per lane, in tap order; w[t] and init are tiles of one pixel)
+//   tile_dots: acc[t] += sum over (oy, ox) of g[oy * out_w + ox] * in[oy * row_step +
+//              ox * col_step + offsets[t]] (per lane, over the pixels in order)
+// _9: exactly 9 taps (3x3 kernels), weights or accumulators in registers; _any: any count.
+template <class T>
+using ToTileFn = void (*)(T* tile, const int64_t* pos, const T* x, int64_t plane_stride,
+                          int64_t count, int64_t pixels);
+template <class T>
+using FromTileFn = void (*)(T* y, int64_t plane_stride, int64_t count, const T* tile,
+                            int64_t pixels);
+template <class T>
+using TileSumFn = void (*)(T* out, int64_t out_h, int64_t out_w, const T* init, const T* in,
+                           int64_t row_step, int64_t col_step, const int64_t* offsets,
+                           const T* w, int64_t taps);
+template <class T>
+using TileDotsFn = void (*)(T* acc, const T* g, int64_t out_h, int64_t out_w, const T* in,
+                            int64_t row_step, int64_t col_step, const int64_t* offsets,
+                            int64_t taps);
 
 template <class T>
 using RowSumFn = void (*)(T* out, int64_t out_stride, int64_t rows, int64_t n, T init,
@@ -27,6 +55,10 @@ template <class T>
 struct DepthwiseRows {
   RowSumFn<T> sum[kMaxFixedTaps + 1];
   RowDotsFn<T> dots;
+  ToTileFn<T> to_tile;
+  FromTileFn<T> from_tile;
+  TileSumFn<T> tile_sum_any, tile_sum_9;
+  TileDotsFn<T> tile_dots_any, tile_dots_9;
 };
 
 // Each fills the tables and returns true, or returns false when built without that ISA.

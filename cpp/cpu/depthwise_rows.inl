@@ -92,11 +92,14 @@ void row_dots(T* acc, const T* g, int64_t n, const T* const* src, int64_t taps) 
   for (; t < taps; ++t) row_dots_fixed<T, 1>(acc + t * kDotLanes, g, n, src + t);
 }
 
+#include "depthwise_tiles.inl"
+
 template <class T, int... Taps>
 void fill_rows(DepthwiseRows<T>* k, std::integer_sequence<int, Taps...>) {
   k->sum[0] = row_sum_any<T>;
   ((k->sum[Taps + 1] = row_sum_fixed<T, Taps + 1>), ...);
   k->dots = row_dots<T>;
+  fill_tiles(k);
 }
 
 bool fill_rows(DepthwiseRows<float>* f32, DepthwiseRows<double>* f64) {

@@ -1,0 +1,23 @@
+// The channel-blocked form of the depthwise passes (depthwise_blocked.cpp), for planes too
+// small for the row operations to pay off: depthwise.cpp chooses it by use_blocked.
+#pragma once
+#include "epilogue.hpp"
+#include "faltung/params.hpp"
+
+namespace faltung::depthwise {
+
+// Which pass asks (their rules differ: docs/performance.md, depthwise speed changes).
+enum class Pass { kForward, kInput, kWeight };
+
+bool use_blocked(const Conv2dParams& p, Pass pass);
+
+template <class T>
+void blocked_forward(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p,
+                     Epilogue epilogue);
+// stride 1 only (use_blocked says no otherwise)
+template <class T>
+void blocked_backward_input(T* grad_x, const T* grad_y, const T* w, const Conv2dParams& p);
+template <class T>
+void blocked_backward_weight(T* grad_w, const T* grad_y, const T* x, const Conv2dParams& p);
+
+}  // namespace faltung::depthwise

@@ -1,0 +1,170 @@
+// The channel-blocked tile operations of depthwise_rows.hpp as portable C++ (GCC/Clang vector
+// extensions); included after depthwise_rows.inl (its Lanes<T>, FALTUNG_LOAD_LANES) inside each
+// per-ISA file's unnamed namespace. A tile holds kTileLanes channels channel-minor: pixel p of
+// the tile is the kTileLanes values at tile + p * kTileLanes, one Lanes<T> vector, so a tap is
+// one vector FMA per output pixel for all the tile's channels, at any stride or dilation.
+// The transposes go 16 pixels at a time through a 16x16 block transpose (four rounds of
+// two-register shuffles); the last pixels and a tail of channels go element by element.
+
+static_assert(kTileLanes == kDotLanes, "a tile pixel is one Lanes<T>");
+
+template <class T>
+struct IndexOf;
+template <>
+struct IndexOf<float> {
+  typedef int32_t type __attribute__((vector_size(kDotLanes * sizeof(int32_t))));
+};
+template <>
+struct IndexOf<double> {
+  typedef int64_t type __attribute__((vector_size(kDotLanes * sizeof(int64_t))));
+};
+
+// Rows a, c of a 16x16 block (c = a's row + B): swap the off-diagonal B x B sub-blocks.
+template <class T, int B>
+inline void swap_blocks(Lanes<T>& a, Lanes<T>& c) {
+  typename IndexOf<T>::type lo, hi;
+  for (int k = 0; k < kDotLanes; ++k) {
+    lo[k] = (k & B) ? kDotLanes + k - B : k;
+    hi[k] = (k & B) ? kDotLanes + k : k + B;
+  }
+  const Lanes<T> x = __builtin_shuffle(a, c, lo), y = __builtin_shuffle(a, c, hi);
+  a = x;
+  c = y;
+}
+
+template <class T, int B>
+inline void swap_round(Lanes<T>* v) {
+  for (int i = 0; i < kDotLanes; ++i)
+    if ((i & B) == 0) swap_blocks<T, B>(v[i], v[i + B]);
+}
+
+template <class T>
+inline void transpose16(Lanes<T>* v) {
+  swap_round<T, 8>(v);
+  swap_round<T, 4>(v);
+  swap_round<T, 2>(v);
+  swap_round<T, 1>(v);
+}
+
+template <class T>
+void to_tile(T* tile, const int64_t* pos, const T* x, int64_t plane_stride, int64_t count,
+             int64_t pixels) {
+  constexpr int L = kTileLanes;
+  int64_t p = 0;
+  if (count == L) {
+    for (; p + L <= pixels; p += L) {
+      Lanes<T> v[L];
+      for (int l = 0; l < L; ++l) FALTUNG_LOAD_LANES(v[l], x + l * plane_stride + p);
+      transpose16<T>(v);
+      for (int k = 0; k < L; ++k) std::memcpy(tile + pos[p + k] * L, &v[k], sizeof(v[k]));
+    }
+  }
+  for (; p < pixels; ++p) {
+    T* t = tile + pos[p] * L;
+    for (int l = 0; l < L; ++l) t[l] = l < count ? x[l * plane_stride + p] : T(0);
+  }
+}
+
+template <class T>
+void from_tile(T* y, int64_t plane_stride, int64_t count, const T* tile, int64_t pixels) {
+  constexpr int L = kTileLanes;
+  int64_t p = 0;
+  if (count == L) {
+    for (; p + L <= pixels; p += L) {
+      Lanes<T> v[L];
+      for (int k = 0; k < L; ++k) FALTUNG_LOAD_LANES(v[k], tile + (p + k) * L);
+      transpose16<T>(v);
+      for (int l = 0; l < L; ++l) std::memcpy(y + l * plane_stride + p, &v[l], sizeof(v[l]));
+    }
+  }
+  for (; p < pixels; ++p)
+    for (int64_t l = 0; l < count; ++l) y[l * plane_stride + p] = tile[p * L + l];
+}
+
+// Taps > 0: exactly that many, weights in registers; 0: any count.
+template <class T, int Taps>
+void tile_sum(T* out, int64_t out_h, int64_t out_w, const T* init, const T* in,
+              int64_t row_step, int64_t col_step, const int64_t* offsets, const T* w,
+              int64_t taps) {
+  constexpr int L = kTileLanes;
+  constexpr int R = Taps > 0 ? Taps : 1;
+  Lanes<T> b, c[R];
+  int64_t o[R];
+  FALTUNG_LOAD_LANES(b, init);
+  if constexpr (Taps > 0)
+    for (int t = 0; t < Taps; ++t) {
+      FALTUNG_LOAD_LANES(c[t], w + t * L);
+      o[t] = offsets[t] * L;
+    }
+  for (int64_t oy = 0; oy < out_h; ++oy) {
+    const T* row = in + oy * row_step * L;
+    for (int64_t ox = 0; ox < out_w; ++ox, out += L) {
+      const T* s = row + ox * col_step * L;
+      Lanes<T> a = b, v;
+      if constexpr (Taps > 0) {
+        for (int t = 0; t < Taps; ++t) {
+          FALTUNG_LOAD_LANES(v, s + o[t]);
+          a += c[t] * v;
+        }
+      } else {
+        for (int64_t t = 0; t < taps; ++t) {
+          FALTUNG_LOAD_LANES(v, s + offsets[t] * L);
+          FALTUNG_LOAD_LANES(c[0], w + t * L);
+          a += c[0] * v;
+        }
+      }
+      std::memcpy(out, &a, sizeof(a));
+    }
+  }
+}
+
+template <class T, int Taps>
+void tile_dots(T* acc, const T* g, int64_t out_h, int64_t out_w, const T* in, int64_t row_step,
+               int64_t col_step, const int64_t* offsets, int64_t taps) {
+  constexpr int L = kTileLanes;
+  if constexpr (Taps > 0) {
+    Lanes<T> part[Taps], gv, v;
+    int64_t o[Taps];
+    for (int t = 0; t < Taps; ++t) {
+      FALTUNG_LOAD_LANES(part[t], acc + t * L);
+      o[t] = offsets[t] * L;
+    }
+    for (int64_t oy = 0; oy < out_h; ++oy) {
+      const T* row = in + oy * row_step * L;
+      for (int64_t ox = 0; ox < out_w; ++ox, g += L) {
+        const T* s = row + ox * col_step * L;
+        FALTUNG_LOAD_LANES(gv, g);
+        for (int t = 0; t < Taps; ++t) {
+          FALTUNG_LOAD_LANES(v, s + o[t]);
+          part[t] += gv * v;
+        }
+      }
+    }
+    for (int t = 0; t < Taps; ++t) std::memcpy(acc + t * L, &part[t], sizeof(part[t]));
+  } else {
+    for (int64_t t = 0; t < taps; ++t) {
+      Lanes<T> part, gv, v;
+      FALTUNG_LOAD_LANES(part, acc + t * L);
+      const T* gt = g;
+      for (int64_t oy = 0; oy < out_h; ++oy) {
+        const T* row = in + oy * row_step * L + offsets[t] * L;
+        for (int64_t ox = 0; ox < out_w; ++ox, gt += L) {
+          FALTUNG_LOAD_LANES(gv, gt);
+          FALTUNG_LOAD_LANES(v, row + ox * col_step * L);
+          part += gv * v;
+        }
+      }
+      std::memcpy(acc + t * L, &part, sizeof(part));
+    }
+  }
+}
+
+template <class T>
+void fill_tiles(DepthwiseRows<T>* k) {
+  k->to_tile = to_tile<T>;
+  k->from_tile = from_tile<T>;
+  k->tile_sum_any = tile_sum<T, 0>;
+  k->tile_sum_9 = tile_sum<T, 9>;
+  k->tile_dots_any = tile_dots<T, 0>;
+  k->tile_dots_9 = tile_dots<T, 9>;
+}
