@@ -1,5 +1,5 @@
 // The channel-blocked tile operations of depthwise_rows.hpp as portable C++ (GCC/Clang vector
-// extensions); included after depthwise_rows.inl (its Lanes<T>, FALTUNG_LOAD_LANES) inside each
+// extensions); included after depthwise_rows.inl (its Lanes<T>) inside each
 // per-ISA file's unnamed namespace. A tile holds kTileLanes channels channel-minor: pixel p of
 // the tile is the kTileLanes values at tile + p * kTileLanes, one Lanes<T> vector, so a tap is
 // one vector FMA per output pixel for all the tile's channels, at any stride or dilation.
@@ -7,6 +7,23 @@
 // two-register shuffles); the last pixels and a tail of channels go element by element.
 
 static_assert(kTileLanes == kDotLanes, "a tile pixel is one Lanes<T>");
+
+// Unaligned vector loads and stores as plain moves (memcpy of a 64-byte vector became two
+// 32-byte moves under -mtune=icelake-server, and the transposes' reloads of them stalled on
+// store forwarding).
+template <class T>
+struct UnalignedOf {
+  typedef T type __attribute__((vector_size(kDotLanes * sizeof(T)), aligned(sizeof(T)),
+                                may_alias));
+};
+template <class T>
+inline void load(Lanes<T>& v, const T* p) {
+  v = *reinterpret_cast<const typename UnalignedOf<T>::type*>(p);
+}
+template <class T>
+inline void store(T* p, const Lanes<T>& v) {
+  *reinterpret_cast<typename UnalignedOf<T>::type*>(p) = v;
+}
 
 template <class T>
 struct IndexOf;
@@ -54,9 +71,9 @@ void to_tile(T* tile, const int64_t* pos, const T* x, int64_t plane_stride, int6
   if (count == L) {
     for (; p + L <= pixels; p += L) {
       Lanes<T> v[L];
-      for (int l = 0; l < L; ++l) FALTUNG_LOAD_LANES(v[l], x + l * plane_stride + p);
+      for (int l = 0; l < L; ++l) load(v[l], x + l * plane_stride + p);
       transpose16<T>(v);
-      for (int k = 0; k < L; ++k) std::memcpy(tile + pos[p + k] * L, &v[k], sizeof(v[k]));
+      for (int k = 0; k < L; ++k) store(tile + pos[p + k] * L, v[k]);
     }
   }
   for (; p < pixels; ++p) {
@@ -72,9 +89,9 @@ void from_tile(T* y, int64_t plane_stride, int64_t count, const T* tile, int64_t
   if (count == L) {
     for (; p + L <= pixels; p += L) {
       Lanes<T> v[L];
-      for (int k = 0; k < L; ++k) FALTUNG_LOAD_LANES(v[k], tile + (p + k) * L);
+      for (int k = 0; k < L; ++k) load(v[k], tile + (p + k) * L);
       transpose16<T>(v);
-      for (int l = 0; l < L; ++l) std::memcpy(y + l * plane_stride + p, &v[l], sizeof(v[l]));
+      for (int l = 0; l < L; ++l) store(y + l * plane_stride + p, v[l]);
     }
   }
   for (; p < pixels; ++p)
@@ -90,10 +107,10 @@ void tile_sum(T* out, int64_t out_h, int64_t out_w, const T* init, const T* in,
   constexpr int R = Taps > 0 ? Taps : 1;
   Lanes<T> b, c[R];
   int64_t o[R];
-  FALTUNG_LOAD_LANES(b, init);
+  load(b, init);
   if constexpr (Taps > 0)
     for (int t = 0; t < Taps; ++t) {
-      FALTUNG_LOAD_LANES(c[t], w + t * L);
+      load(c[t], w + t * L);
       o[t] = offsets[t] * L;
     }
   for (int64_t oy = 0; oy < out_h; ++oy) {
@@ -103,17 +120,17 @@ void tile_sum(T* out, int64_t out_h, int64_t out_w, const T* init, const T* in,
       Lanes<T> a = b, v;
       if constexpr (Taps > 0) {
         for (int t = 0; t < Taps; ++t) {
-          FALTUNG_LOAD_LANES(v, s + o[t]);
+          load(v, s + o[t]);
           a += c[t] * v;
         }
       } else {
         for (int64_t t = 0; t < taps; ++t) {
-          FALTUNG_LOAD_LANES(v, s + offsets[t] * L);
-          FALTUNG_LOAD_LANES(c[0], w + t * L);
+          load(v, s + offsets[t] * L);
+          load(c[0], w + t * L);
           a += c[0] * v;
         }
       }
-      std::memcpy(out, &a, sizeof(a));
+      store(out, a);
     }
   }
 }
@@ -126,35 +143,35 @@ void tile_dots(T* acc, const T* g, int64_t out_h, int64_t out_w, const T* in, in
     Lanes<T> part[Taps], gv, v;
     int64_t o[Taps];
     for (int t = 0; t < Taps; ++t) {
-      FALTUNG_LOAD_LANES(part[t], acc + t * L);
+      load(part[t], acc + t * L);
       o[t] = offsets[t] * L;
     }
     for (int64_t oy = 0; oy < out_h; ++oy) {
       const T* row = in + oy * row_step * L;
       for (int64_t ox = 0; ox < out_w; ++ox, g += L) {
         const T* s = row + ox * col_step * L;
-        FALTUNG_LOAD_LANES(gv, g);
+        load(gv, g);
         for (int t = 0; t < Taps; ++t) {
-          FALTUNG_LOAD_LANES(v, s + o[t]);
+          load(v, s + o[t]);
           part[t] += gv * v;
         }
       }
     }
-    for (int t = 0; t < Taps; ++t) std::memcpy(acc + t * L, &part[t], sizeof(part[t]));
+    for (int t = 0; t < Taps; ++t) store(acc + t * L, part[t]);
   } else {
     for (int64_t t = 0; t < taps; ++t) {
       Lanes<T> part, gv, v;
-      FALTUNG_LOAD_LANES(part, acc + t * L);
+      load(part, acc + t * L);
       const T* gt = g;
       for (int64_t oy = 0; oy < out_h; ++oy) {
         const T* row = in + oy * row_step * L + offsets[t] * L;
         for (int64_t ox = 0; ox < out_w; ++ox, gt += L) {
-          FALTUNG_LOAD_LANES(gv, gt);
-          FALTUNG_LOAD_LANES(v, row + ox * col_step * L);
+          load(gv, gt);
+          load(v, row + ox * col_step * L);
           part += gv * v;
         }
       }
-      std::memcpy(acc + t * L, &part, sizeof(part));
+      store(acc + t * L, part);
     }
   }
 }
