@@ -53,8 +53,8 @@ class DwCase:
 # The named edge-case grid: kernel 1/3/5/3x1, stride 1/2/3, padding 0/1/2/asymmetric/"same",
 # dilation 1/2, odd and prime sizes, multiplier 1/2/3, batch 1/2. The C++ chooses per pass between
 # channel-blocked tiles and row operations by plane area (use_blocked, depthwise_blocked.cpp:
-# forward and stride-1 input gradient blocked up to 256 pixels, strided forward up to 56x56,
-# weight gradient up to 56x56, strided up to 112x112). Most cases below are small (blocked);
+# forward up to 28x28 pixels, strided up to 112x112, stride-1 input gradient up to 256 pixels,
+# weight gradient always; strided input gradients are row-form). Most cases are small (blocked);
 # "blocked_*" cross whole 16-channel blocks (full transposes, channel tails, 16+ pixels), and
 # "rows_*" lie above the thresholds (row operations: maps at least 32 wide row by row, narrower
 # ones as wide whole-plane rows).

@@ -55,19 +55,15 @@ cpu::TileSumFn<T> tile_sum(int64_t taps) {
 }  // namespace
 
 // Measured at one thread on the benchmark layers (docs/performance.md, depthwise speed change
-// 7): the tiles win while they stay in L1/L2 (forward and input gradient to 14x14, 1.3-3.4x;
-// 19x19 0.85x) and, in the weight gradient and strided passes, where the row form pays for its
-// copies or its phase split (weight gradient 1.2-5x to 56x56 and 112x112/2; 74x74 0.88x; strided
-// forward 56x56/2 1.1x, 112x112/2 0.86x).
+// 8), blocked against rows: forward 1.3-3.4x on stride-1 maps to 28x28, 0.85x at 56x56 (its
+// 56-wide rows go straight into the output), 1.1-1.3x (noise-sized) on the larger ones, left to
+// rows; strided forwards 1.4-1.8x, measured up to 112x112. Stride-1 input gradient 1.2-2.3x to
+// 14x14, 0.8-0.9x at 19x19 and 56x56.
 bool use_blocked(const Conv2dParams& p, Pass pass) {
   const int64_t area = p.in_h * p.in_w;
   const bool strided = p.stride_h > 1 || p.stride_w > 1;
-  switch (pass) {
-    case Pass::kForward: return area <= 256 || (strided && area <= 56 * 56);
-    case Pass::kInput: return !strided && area <= 256;
-    case Pass::kWeight: return area <= (strided ? 112 * 112 : 56 * 56);
-  }
-  return false;
+  if (pass == Pass::kInput) return !strided && area <= 256;
+  return area <= (strided ? 112 * 112 : 28 * 28);
 }
 
 template <class T>

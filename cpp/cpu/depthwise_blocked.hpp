@@ -1,13 +1,13 @@
-// The channel-blocked form of the depthwise passes (depthwise_blocked.cpp), for planes too
-// small for the row operations to pay off: depthwise.cpp chooses it by use_blocked.
+// The channel-blocked form of the depthwise passes (depthwise_blocked.cpp): always for the
+// weight gradient, by use_blocked (plane size, stride) for the forward and input gradient.
 #pragma once
 #include "epilogue.hpp"
 #include "faltung/params.hpp"
 
 namespace faltung::depthwise {
 
-// Which pass asks (their rules differ: docs/performance.md, depthwise speed changes).
-enum class Pass { kForward, kInput, kWeight };
+// Which pass asks (their rules differ: docs/performance.md, depthwise speed change 7).
+enum class Pass { kForward, kInput };
 
 bool use_blocked(const Conv2dParams& p, Pass pass);
 

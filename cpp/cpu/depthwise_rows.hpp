@@ -1,14 +1,12 @@
-// The two row operations the row form of the depthwise passes is made of (cpp/cpu/depthwise.cpp),
+// The row operation the row form of the depthwise passes is made of (cpp/cpu/depthwise.cpp),
 // and the tile operations of the channel-blocked form (below), per ISA. Rows are n contiguous
 // elements, one tap = one source row and one weight:
 //   sum:   out[x] = init + sum_t w[t] * src[t][x]           (forward, input gradient), over
 //          `rows` rows: row r reads src[t] + r * src_stride, writes out + r * out_stride
-//   dots:  acc[t][l] += sum over x = l mod kDotLanes of g[x] * src[t][x]   (weight gradient:
-//          lane partial sums, added up by the caller once per weight)
 // Entry [t] of the sum table takes exactly t taps (t = 1..kMaxFixedTaps: unrolled, the
 // accumulators in registers: 3x3 kernels at any stride, and the phase subsets of strided input
-// gradients); entry [0] takes any count (taps >= 0). dots goes tap by tap at any count. The code is portable C++ (depthwise_rows.inl)
-// compiled once per ISA (depthwise_rows_avx512.cpp, _avx2.cpp, _generic.cpp) and chosen at run
+// gradients); entry [0] takes any count (taps >= 0). The code is portable C++ (depthwise_rows.inl,
+// depthwise_tiles.inl) compiled once per ISA (depthwise_rows_avx512.cpp, _avx2.cpp, _generic.cpp) and chosen at run
 // time like the GEMM kernels (same FALTUNG_ISA cap). Sums run in tap order, from init.
 #pragma once
 #include <cstdint>
@@ -16,7 +14,6 @@
 namespace faltung::cpu {
 
 constexpr int kMaxFixedTaps = 9;
-constexpr int kDotLanes = 16;
 constexpr int kTileLanes = 16;  // channels in one channel-blocked tile
 
 // The channel-blocked tile operations (depthwise_tiles.inl; depthwise_blocked.cpp uses them).
@@ -48,13 +45,10 @@ using TileDotsFn = void (*)(T* acc, const T* g, int64_t out_h, int64_t out_w, co
 template <class T>
 using RowSumFn = void (*)(T* out, int64_t out_stride, int64_t rows, int64_t n, T init,
                           const T* const* src, int64_t src_stride, const T* w, int64_t taps);
-template <class T>
-using RowDotsFn = void (*)(T* acc, const T* g, int64_t n, const T* const* src, int64_t taps);
 
 template <class T>
 struct DepthwiseRows {
   RowSumFn<T> sum[kMaxFixedTaps + 1];
-  RowDotsFn<T> dots;
   ToTileFn<T> to_tile;
   FromTileFn<T> from_tile;
   TileSumFn<T> tile_sum_any, tile_sum_9;

@@ -1,19 +1,25 @@
 // The channel-blocked tile operations of depthwise_rows.hpp as portable C++ (GCC/Clang vector
-// extensions); included after depthwise_rows.inl (its Lanes<T>) inside each
-// per-ISA file's unnamed namespace. A tile holds kTileLanes channels channel-minor: pixel p of
+// extensions); included by depthwise_rows.inl inside each per-ISA file's unnamed namespace. A tile holds kTileLanes channels channel-minor: pixel p of
 // the tile is the kTileLanes values at tile + p * kTileLanes, one Lanes<T> vector, so a tap is
 // one vector FMA per output pixel for all the tile's channels, at any stride or dilation.
 // The transposes go 16 pixels at a time through a 16x16 block transpose (four rounds of
 // two-register shuffles); the last pixels and a tail of channels go element by element.
 
-static_assert(kTileLanes == kDotLanes, "a tile pixel is one Lanes<T>");
+// A tile pixel as one GCC/Clang vector (one or more registers of the ISA this file is compiled
+// for); no vector crosses a function boundary, whose ABI would depend on the ISA.
+template <class T>
+struct LanesOf {
+  typedef T type __attribute__((vector_size(kTileLanes * sizeof(T))));
+};
+template <class T>
+using Lanes = typename LanesOf<T>::type;
 
 // Unaligned vector loads and stores as plain moves (memcpy of a 64-byte vector became two
 // 32-byte moves under -mtune=icelake-server, and the transposes' reloads of them stalled on
 // store forwarding).
 template <class T>
 struct UnalignedOf {
-  typedef T type __attribute__((vector_size(kDotLanes * sizeof(T)), aligned(sizeof(T)),
+  typedef T type __attribute__((vector_size(kTileLanes * sizeof(T)), aligned(sizeof(T)),
                                 may_alias));
 };
 template <class T>
@@ -29,20 +35,20 @@ template <class T>
 struct IndexOf;
 template <>
 struct IndexOf<float> {
-  typedef int32_t type __attribute__((vector_size(kDotLanes * sizeof(int32_t))));
+  typedef int32_t type __attribute__((vector_size(kTileLanes * sizeof(int32_t))));
 };
 template <>
 struct IndexOf<double> {
-  typedef int64_t type __attribute__((vector_size(kDotLanes * sizeof(int64_t))));
+  typedef int64_t type __attribute__((vector_size(kTileLanes * sizeof(int64_t))));
 };
 
 // Rows a, c of a 16x16 block (c = a's row + B): swap the off-diagonal B x B sub-blocks.
 template <class T, int B>
 inline void swap_blocks(Lanes<T>& a, Lanes<T>& c) {
   typename IndexOf<T>::type lo, hi;
-  for (int k = 0; k < kDotLanes; ++k) {
-    lo[k] = (k & B) ? kDotLanes + k - B : k;
-    hi[k] = (k & B) ? kDotLanes + k : k + B;
+  for (int k = 0; k < kTileLanes; ++k) {
+    lo[k] = (k & B) ? kTileLanes + k - B : k;
+    hi[k] = (k & B) ? kTileLanes + k : k + B;
   }
   const Lanes<T> x = __builtin_shuffle(a, c, lo), y = __builtin_shuffle(a, c, hi);
   a = x;
@@ -51,7 +57,7 @@ inline void swap_blocks(Lanes<T>& a, Lanes<T>& c) {
 
 template <class T, int B>
 inline void swap_round(Lanes<T>* v) {
-  for (int i = 0; i < kDotLanes; ++i)
+  for (int i = 0; i < kTileLanes; ++i)
     if ((i & B) == 0) swap_blocks<T, B>(v[i], v[i + B]);
 }
 

@@ -15,7 +15,6 @@
 namespace faltung::depthwise {
 
 using cpu::DepthwiseRows;
-using cpu::kDotLanes;
 using cpu::kMaxFixedTaps;
 
 // The same ISA as the GEMM micro-kernels (which honour FALTUNG_ISA).
