@@ -54,7 +54,7 @@ class DwCase:
 # dilation 1/2, odd and prime sizes, multiplier 1/2/3, batch 1/2. The C++ chooses per pass between
 # channel-blocked tiles and row operations by plane area (use_blocked, depthwise_blocked.cpp:
 # forward up to 28x28 pixels, strided up to 112x112, stride-1 input gradient up to 256 pixels,
-# weight gradient always; strided input gradients are row-form). Most cases are small (blocked);
+# strided up to 112x112, weight gradient always). Most cases are small (blocked);
 # "blocked_*" cross whole 16-channel blocks (full transposes, channel tails, 16+ pixels), and
 # "rows_*" lie above the thresholds (row operations: maps at least 32 wide row by row, narrower
 # ones as wide whole-plane rows).

@@ -1,7 +1,7 @@
 // Depthwise convolution forward and backward (faltung/depthwise.hpp), NCHW, weight
 // (C*M, 1, kh, kw), direct, in one of two forms: channel-blocked tiles (depthwise_blocked.cpp)
 // for the weight gradient and, by plane size and stride (use_blocked), small-plane and strided
-// forwards and small-plane stride-1 input gradients; the rest, described here, as sequences of
+// forwards and input gradients; the rest, described here, as sequences of
 // row operations (depthwise_rows.hpp) on contiguous rows, threaded over planes.
 //
 // Strides are made contiguous by splitting each zero-padded input row by column phase: phase q

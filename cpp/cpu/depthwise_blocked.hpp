@@ -14,7 +14,7 @@ bool use_blocked(const Conv2dParams& p, Pass pass);
 template <class T>
 void blocked_forward(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p,
                      Epilogue epilogue);
-// stride 1 only (use_blocked says no otherwise)
+// stride 1: the gather form; strided: the scatter form
 template <class T>
 void blocked_backward_input(T* grad_x, const T* grad_y, const T* w, const Conv2dParams& p);
 template <class T>

@@ -21,9 +21,11 @@ constexpr int kTileLanes = 16;  // channels in one channel-blocked tile
 // and positions count pixels.
 //   to_tile:   tile[pos[p]][l] = x[l * plane_stride + p] for p < pixels, l < count; lanes
 //              >= count are set to 0; other tile pixels are left alone (the zero padding)
-//   from_tile: y[l * plane_stride + p] = tile[p][l] for p < pixels, l < count
+//   from_tile: y[l * plane_stride + p] = tile[pos[p]][l] for p < pixels, l < count
 //   tile_sum:  out[oy * out_w + ox] = init + sum_t w[t] * in[oy * row_step + ox * col_step +
 //              offsets[t]] (per lane, in tap order; w[t] and init are tiles of one pixel)
+//   tile_scatter: in[oy * row_step + ox * col_step + offsets[t]] += w[t] * g[oy * out_w + ox]
+//              (per lane, over the pixels in order, tap by tap)
 //   tile_dots: acc[t] += sum over (oy, ox) of g[oy * out_w + ox] * in[oy * row_step +
 //              ox * col_step + offsets[t]] (per lane, over the pixels in order)
 // _9: exactly 9 taps (3x3 kernels), weights or accumulators in registers; _any: any count.
@@ -32,11 +34,15 @@ using ToTileFn = void (*)(T* tile, const int64_t* pos, const T* x, int64_t plane
                           int64_t count, int64_t pixels);
 template <class T>
 using FromTileFn = void (*)(T* y, int64_t plane_stride, int64_t count, const T* tile,
-                            int64_t pixels);
+                            const int64_t* pos, int64_t pixels);
 template <class T>
 using TileSumFn = void (*)(T* out, int64_t out_h, int64_t out_w, const T* init, const T* in,
                            int64_t row_step, int64_t col_step, const int64_t* offsets,
                            const T* w, int64_t taps);
+template <class T>
+using TileScatterFn = void (*)(T* in, const T* g, int64_t out_h, int64_t out_w, int64_t row_step,
+                               int64_t col_step, const int64_t* offsets, const T* w,
+                               int64_t taps);
 template <class T>
 using TileDotsFn = void (*)(T* acc, const T* g, int64_t out_h, int64_t out_w, const T* in,
                             int64_t row_step, int64_t col_step, const int64_t* offsets,
@@ -52,6 +58,7 @@ struct DepthwiseRows {
   ToTileFn<T> to_tile;
   FromTileFn<T> from_tile;
   TileSumFn<T> tile_sum_any, tile_sum_9;
+  TileScatterFn<T> tile_scatter_any, tile_scatter_9;
   TileDotsFn<T> tile_dots_any, tile_dots_9;
 };
 

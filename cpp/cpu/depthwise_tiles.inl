@@ -89,19 +89,20 @@ void to_tile(T* tile, const int64_t* pos, const T* x, int64_t plane_stride, int6
 }
 
 template <class T>
-void from_tile(T* y, int64_t plane_stride, int64_t count, const T* tile, int64_t pixels) {
+void from_tile(T* y, int64_t plane_stride, int64_t count, const T* tile, const int64_t* pos,
+               int64_t pixels) {
   constexpr int L = kTileLanes;
   int64_t p = 0;
   if (count == L) {
     for (; p + L <= pixels; p += L) {
       Lanes<T> v[L];
-      for (int k = 0; k < L; ++k) load(v[k], tile + (p + k) * L);
+      for (int k = 0; k < L; ++k) load(v[k], tile + pos[p + k] * L);
       transpose16<T>(v);
       for (int l = 0; l < L; ++l) store(y + l * plane_stride + p, v[l]);
     }
   }
   for (; p < pixels; ++p)
-    for (int64_t l = 0; l < count; ++l) y[l * plane_stride + p] = tile[p * L + l];
+    for (int64_t l = 0; l < count; ++l) y[l * plane_stride + p] = tile[pos[p] * L + l];
 }
 
 // Taps > 0: exactly that many, weights in registers; 0: any count.
@@ -137,6 +138,40 @@ void tile_sum(T* out, int64_t out_h, int64_t out_w, const T* init, const T* in,
         }
       }
       store(out, a);
+    }
+  }
+}
+
+template <class T, int Taps>
+void tile_scatter(T* in, const T* g, int64_t out_h, int64_t out_w, int64_t row_step,
+                  int64_t col_step, const int64_t* offsets, const T* w, int64_t taps) {
+  constexpr int L = kTileLanes;
+  constexpr int R = Taps > 0 ? Taps : 1;
+  Lanes<T> c[R];
+  int64_t o[R];
+  if constexpr (Taps > 0)
+    for (int t = 0; t < Taps; ++t) {
+      load(c[t], w + t * L);
+      o[t] = offsets[t] * L;
+    }
+  for (int64_t oy = 0; oy < out_h; ++oy) {
+    T* row = in + oy * row_step * L;
+    for (int64_t ox = 0; ox < out_w; ++ox, g += L) {
+      T* s = row + ox * col_step * L;
+      Lanes<T> gv, v;
+      load(gv, g);
+      if constexpr (Taps > 0) {
+        for (int t = 0; t < Taps; ++t) {
+          load(v, s + o[t]);
+          store(s + o[t], v + c[t] * gv);
+        }
+      } else {
+        for (int64_t t = 0; t < taps; ++t) {
+          load(v, s + offsets[t] * L);
+          load(c[0], w + t * L);
+          store(s + offsets[t] * L, v + c[0] * gv);
+        }
+      }
     }
   }
 }
@@ -188,6 +223,8 @@ void fill_tiles(DepthwiseRows<T>* k) {
   k->from_tile = from_tile<T>;
   k->tile_sum_any = tile_sum<T, 0>;
   k->tile_sum_9 = tile_sum<T, 9>;
+  k->tile_scatter_any = tile_scatter<T, 0>;
+  k->tile_scatter_9 = tile_scatter<T, 9>;
   k->tile_dots_any = tile_dots<T, 0>;
   k->tile_dots_9 = tile_dots<T, 9>;
 }
