@@ -97,6 +97,7 @@ GRID = {
     "blocked_c35_m2_dilation2_asym": DwCase(c=35, m=2, h=10, w=12, dilation=2,
                                             padding=((2, 0), (1, 3))),
     "blocked_c17_m3_k5": DwCase(c=17, m=3, h=9, w=9, kh=5, kw=5, padding=2),
+    "blocked_c32_tiny_3x4": DwCase(c=32, h=3, w=4, padding=1),
     "blocked_c33_stride_2x1_k3x1": DwCase(c=33, h=15, w=14, kh=3, kw=1, stride=(2, 1),
                                           padding=(1, 0)),
     "rows_wide_17x17": DwCase(c=2, h=17, w=17, padding=1),

@@ -3,7 +3,9 @@
 // the tile is the kTileLanes values at tile + p * kTileLanes, one Lanes<T> vector, so a tap is
 // one vector FMA per output pixel for all the tile's channels, at any stride or dilation.
 // The transposes go 16 pixels at a time through a 16x16 block transpose (four rounds of
-// two-register shuffles); the last pixels and a tail of channels go element by element.
+// two-register shuffles), the last block overlapping the one before (its pixels are written
+// twice, with the same values); a tail of channels, or a plane of under 16 pixels, goes element
+// by element.
 
 // A tile pixel as one GCC/Clang vector (one or more registers of the ISA this file is compiled
 // for); no vector crosses a function boundary, whose ABI would depend on the ISA.
@@ -73,16 +75,17 @@ template <class T>
 void to_tile(T* tile, const int64_t* pos, const T* x, int64_t plane_stride, int64_t count,
              int64_t pixels) {
   constexpr int L = kTileLanes;
-  int64_t p = 0;
-  if (count == L) {
-    for (; p + L <= pixels; p += L) {
+  if (count == L && pixels >= L) {
+    for (int64_t b = 0; b < pixels; b += L) {
+      const int64_t p = std::min(b, pixels - L);  // the last block overlaps the one before
       Lanes<T> v[L];
       for (int l = 0; l < L; ++l) load(v[l], x + l * plane_stride + p);
       transpose16<T>(v);
       for (int k = 0; k < L; ++k) store(tile + pos[p + k] * L, v[k]);
     }
+    return;
   }
-  for (; p < pixels; ++p) {
+  for (int64_t p = 0; p < pixels; ++p) {
     T* t = tile + pos[p] * L;
     for (int l = 0; l < L; ++l) t[l] = l < count ? x[l * plane_stride + p] : T(0);
   }
@@ -92,16 +95,17 @@ template <class T>
 void from_tile(T* y, int64_t plane_stride, int64_t count, const T* tile, const int64_t* pos,
                int64_t pixels) {
   constexpr int L = kTileLanes;
-  int64_t p = 0;
-  if (count == L) {
-    for (; p + L <= pixels; p += L) {
+  if (count == L && pixels >= L) {
+    for (int64_t b = 0; b < pixels; b += L) {
+      const int64_t p = std::min(b, pixels - L);  // the last block overlaps the one before
       Lanes<T> v[L];
       for (int k = 0; k < L; ++k) load(v[k], tile + pos[p + k] * L);
       transpose16<T>(v);
       for (int l = 0; l < L; ++l) store(y + l * plane_stride + p, v[l]);
     }
+    return;
   }
-  for (; p < pixels; ++p)
+  for (int64_t p = 0; p < pixels; ++p)
     for (int64_t l = 0; l < count; ++l) y[l * plane_stride + p] = tile[pos[p] * L + l];
 }
 
