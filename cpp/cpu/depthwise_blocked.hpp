@@ -6,7 +6,7 @@
 
 namespace faltung::depthwise {
 
-// Which pass asks (their rules differ: docs/performance.md, depthwise speed change 7).
+// Which pass asks (their rules differ: docs/performance.md, depthwise speed changes 7-9).
 enum class Pass { kForward, kInput };
 
 bool use_blocked(const Conv2dParams& p, Pass pass);
