@@ -1,7 +1,8 @@
 // The channel-blocked tile operations of depthwise_rows.hpp as portable C++ (GCC/Clang vector
-// extensions); included by depthwise_rows.inl inside each per-ISA file's unnamed namespace. A tile holds kTileLanes channels channel-minor: pixel p of
-// the tile is the kTileLanes values at tile + p * kTileLanes, one Lanes<T> vector, so a tap is
-// one vector FMA per output pixel for all the tile's channels, at any stride or dilation.
+// extensions); included by depthwise_rows.inl inside each per-ISA file's unnamed namespace. A
+// tile holds kTileLanes channels channel-minor: pixel p of the tile is the kTileLanes values at
+// tile + p * kTileLanes, one Lanes<T> vector, so a tap is one vector FMA per output pixel for
+// all the tile's channels, at any stride or dilation.
 // The transposes go 16 pixels at a time through a 16x16 block transpose (four rounds of
 // two-register shuffles), the last block overlapping the one before (its pixels are written
 // twice, with the same values); a tail of channels, or a plane of under 16 pixels, goes element
