@@ -81,9 +81,9 @@ cpu::TileSumFn<T> tile_sum(int64_t taps) {
 // Measured at one thread on the benchmark layers (docs/performance.md, depthwise speed
 // changes 8 and 9), blocked against rows: forward 1.3-3.4x on stride-1 maps to 28x28, 0.85x at
 // 56x56 (its 56-wide rows go straight into the output), 1.1-1.3x (noise-sized) on the larger
-// ones, left to rows; strided forwards 1.4-1.8x, measured up to 112x112. Stride-1 input gradient 1.2-2.3x to
-// 14x14, 0.8-0.9x at 19x19 and 56x56; strided input gradient (scatter form) 1.8-2.6x against
-// the phase-gather rows, measured up to 112x112.
+// ones, left to rows; strided forwards 1.4-1.8x, measured up to 112x112. Stride-1 input
+// gradient 1.2-2.3x to 14x14, 0.8-0.9x at 19x19 and 56x56; strided input gradient (scatter
+// form) 1.8-2.6x against the phase-gather rows, measured up to 112x112.
 bool use_blocked(const Conv2dParams& p, Pass pass) {
   const int64_t area = p.in_h * p.in_w;
   const bool strided = p.stride_h > 1 || p.stride_w > 1;

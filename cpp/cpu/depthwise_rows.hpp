@@ -5,9 +5,10 @@
 //          `rows` rows: row r reads src[t] + r * src_stride, writes out + r * out_stride
 // Entry [t] of the sum table takes exactly t taps (t = 1..kMaxFixedTaps: unrolled, the
 // accumulators in registers: 3x3 kernels at any stride, and the phase subsets of strided input
-// gradients); entry [0] takes any count (taps >= 0). The code is portable C++ (depthwise_rows.inl,
-// depthwise_tiles.inl) compiled once per ISA (depthwise_rows_avx512.cpp, _avx2.cpp, _generic.cpp) and chosen at run
-// time like the GEMM kernels (same FALTUNG_ISA cap). Sums run in tap order, from init.
+// gradients); entry [0] takes any count (taps >= 0). The code is portable C++
+// (depthwise_rows.inl, depthwise_tiles.inl) compiled once per ISA (depthwise_rows_avx512.cpp,
+// _avx2.cpp, _generic.cpp) and chosen at run time like the GEMM kernels (same FALTUNG_ISA cap).
+// Sums run in tap order, from init.
 #pragma once
 #include <cstdint>
 
