@@ -51,13 +51,13 @@ class DwCase:
 
 
 # The named edge-case grid: kernel 1/3/5/3x1, stride 1/2/3, padding 0/1/2/asymmetric/"same",
-# dilation 1/2, odd and prime sizes, multiplier 1/2/3, batch 1/2. The C++ chooses per pass between
-# channel-blocked tiles and row operations by plane area (use_blocked, depthwise_blocked.cpp:
-# forward up to 28x28 pixels, strided up to 112x112, stride-1 input gradient up to 256 pixels,
-# strided up to 112x112, weight gradient always). Most cases are small (blocked);
-# "blocked_*" cross whole 16-channel blocks (full transposes, channel tails, 16+ pixels), and
-# "rows_*" lie above the thresholds (row operations: maps at least 32 wide row by row, narrower
-# ones as wide whole-plane rows).
+# dilation 1/2, odd and prime sizes, multiplier 1/2/3, batch 1/2. In float32 on AVX-512 the C++
+# chooses per pass between channel-blocked tiles and row operations by plane area (use_blocked,
+# depthwise_blocked.cpp: forward up to 28x28 pixels, strided up to 112x112, input gradient up to
+# 256 pixels, strided up to 112x112, weight gradient always); float64 and other ISAs take the
+# rows. Most cases are small (blocked); "blocked_*" cross whole 16-channel blocks (full
+# transposes, channel tails, 16+ pixels), and "rows_*" lie above the thresholds (row operations:
+# maps at least 32 wide row by row, narrower ones as wide whole-plane rows).
 GRID = {
     "k3": DwCase(),
     "k1": DwCase(kh=1, kw=1),
@@ -178,19 +178,20 @@ def test_conv2d_groups_c_runs_the_depthwise_kernels(backend, monkeypatch, rng):
                                   "blocked_c35_m2_dilation2_asym", "rows_wide_17x17",
                                   "dilation2_stride2", "multiplier3_stride2", "wide_rows_stride2",
                                   "wide_rows_multiplier2_asym", "same_k5_stride3"])
-def test_adjoint(backend, rng, name):
-    """<f(x), y> = <x, f^T(y)> for the input, and the same for the weight (linear in each)."""
+def test_adjoint(backend, dtype, rng, name):
+    """<f(x), y> = <x, f^T(y)> for the input, and the same for the weight (linear in each);
+    float32 too: the C++ runs it on the channel-blocked tiles (float64 on the rows)."""
     case = GRID[name]
-    x, w, _, gy = case.arrays(np.float64, rng)
+    x, w, _, gy = case.arrays(dtype, rng)
     y = faltung.depthwise_conv2d(x, w, None, *case.args())
     gx, gw, _ = faltung.depthwise_conv2d_backward(gy, x, w, *case.args())
-    lhs = float(np.sum(y * gy))
+    lhs = float(np.sum(y * gy, dtype=np.float64))
     scale = float(np.sum(np.abs(ref.depthwise_conv2d(np.abs(x), np.abs(w), None, case.stride,
                                                      case.pads(), case.dilation) * gy)))
-    assert_close(lhs, float(np.sum(x * gx)), dtype=np.float64, kind="scalar", scale=scale,
-                 what="input adjoint")
-    assert_close(lhs, float(np.sum(w * gw)), dtype=np.float64, kind="scalar", scale=scale,
-                 what="weight adjoint")
+    assert_close(lhs, float(np.sum(x * gx, dtype=np.float64)), dtype=dtype, kind="scalar",
+                 scale=scale, what="input adjoint")
+    assert_close(lhs, float(np.sum(w * gw, dtype=np.float64)), dtype=dtype, kind="scalar",
+                 scale=scale, what="weight adjoint")
 
 
 @pytest.mark.parametrize("name", ["stride2_pad1", "multiplier3_stride2", "dilation_2x1_k5"])
@@ -307,22 +308,22 @@ def test_non_contiguous_inputs(backend, dtype, rng):
 
 @pytest.mark.parametrize("name", ["k3", "wide_rows_k3", "stride2_pad1", "blocked_c19_batch2",
                                   "rows_stride1_57x58", "rows_stride2_113x115"])
-def test_inf_and_nan_propagate_like_the_reference(backend, rng, name):
+def test_inf_and_nan_propagate_like_the_reference(backend, dtype, rng, name):
     """Inf/NaN in x reach exactly the outputs and weight gradients whose sums contain them (an
     Inf in the first column is met by taps k = 0, 1 but never by k = 2, whose gradient stays
-    finite)."""
+    finite); float32 takes the C++'s channel-blocked tiles, float64 its rows."""
     case = GRID[name]
-    x, w, b, gy = case.arrays(np.float64, rng)
+    x, w, b, gy = case.arrays(dtype, rng)
     x[0, 0, 2, 0] = np.inf
     x[0, -1, -1, -1] = np.nan
     y = faltung.depthwise_conv2d(x, w, b, *case.args())
     gx, gw, gb = faltung.depthwise_conv2d_backward(gy, x, w, *case.args())
     assert_close(y, ref.depthwise_conv2d(x, w, b, case.stride, case.pads(), case.dilation),
-                 dtype=np.float64, k=9, what="forward")
+                 dtype=dtype, k=9, what="forward")
     ex, ew, eb = ref.depthwise_conv2d_backward(gy, x, w, case.stride, case.pads(), case.dilation)
     assert np.isfinite(ew).sum() > 0
-    assert_close(gw, ew, dtype=np.float64, k=gy.size, what="grad_weight")
-    assert_close(gx, ex, dtype=np.float64, k=9, what="grad_input")
+    assert_close(gw, ew, dtype=dtype, k=gy.size, what="grad_weight")
+    assert_close(gx, ex, dtype=dtype, k=9, what="grad_input")
 
 
 @pytest.mark.parametrize("name", ["blocked_c19_batch2", "blocked_c35_m2_dilation2_asym",

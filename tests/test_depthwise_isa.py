@@ -1,9 +1,9 @@
 """The depthwise row and tile operations are compiled once per ISA (depthwise_rows_*.cpp):
 every family this machine can run, chosen with FALTUNG_ISA in a fresh interpreter, against the
 float64 reference, on shapes that take each path (wide rows, narrow "wide" planes, strided row
-classes, the any-count taps of 5x5 and multiplier 2, channel-blocked tiles with full 16-channel
-blocks and a channel tail, the row-form forward and input gradient of an 80x80 map) and the
-fused and materialised separable."""
+classes, the any-count taps of 5x5 and multiplier 2, on AVX-512 in float32 the channel-blocked
+tiles with full 16-channel blocks and a channel tail, the row-form forward and input gradient of
+an 80x80 map) and the fused and materialised separable."""
 from __future__ import annotations
 
 import numpy as np

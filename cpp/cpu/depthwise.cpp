@@ -1,8 +1,9 @@
 // Depthwise convolution forward and backward (faltung/depthwise.hpp), NCHW, weight
-// (C*M, 1, kh, kw), direct, in one of two forms: channel-blocked tiles (depthwise_blocked.cpp)
-// for the weight gradient and, by plane size and stride (use_blocked), small-plane and strided
-// forwards and input gradients; the rest, described here, as sequences of
-// row operations (depthwise_rows.hpp) on contiguous rows, threaded over planes.
+// (C*M, 1, kh, kw), direct, in one of two forms: for float32 on AVX-512, channel-blocked tiles
+// (depthwise_blocked.cpp) for the weight gradient and, by plane size and stride (use_blocked),
+// small-plane and strided forwards and input gradients; the rest (and every pass in float64 or
+// on other ISAs), described here, as sequences of row operations (depthwise_rows.hpp) on
+// contiguous rows, threaded over planes.
 //
 // Strides are made contiguous by splitting each zero-padded input row by column phase: phase q
 // of padded row r holds the padded columns q, q + sw, q + 2 sw, ... (a "phase plane", one per
@@ -12,6 +13,9 @@
 // each plane's image cells into it (PaddedPlane, depthwise_work.hpp); a row operation covers all
 // output rows of a plane in one call.
 //   forward:      y row = bias + sum over taps of w * (shifted input phase row)     per (n, c)
+//   grad weight:  dot products of grad_y rows with the same shifted input rows as the forward;
+//                 threads split the channels (each owns its weights: no partial sums to reduce,
+//                 the result does not depend on the thread count)
 //   grad input:   stride 1: the forward form on grad_y zero-padded by the kernel's reach
 //                 (rotated kernel, the M planes of a channel summed as M*kh*kw taps), written
 //                 into grad_x row by row; strided: the gather form of the adjoint: phase q of
@@ -20,12 +24,18 @@
 //                 call per class of rows (r mod sh, q) that share their taps; then the phases
 //                 are interleaved back and the padding cropped
 // "Wide" planes: with stride_h 1, a plane runs as ONE row operation over its rows laid end to
-// end at the input's row stride (the columns between rows are computed and dropped): a 7x7 map
-// is one 63-element operation instead of seven 7-element ones that never fill a vector, for
-// narrow maps (width < kWideBelow; wider rows go straight into the output).
+// end at the input's row stride (the columns between rows are computed and dropped, or
+// multiplied by zeros in the weight gradient): a 7x7 map is one 63-element operation instead of
+// seven 7-element ones that never fill a vector. Forward and input gradient do this for narrow
+// maps (width < kWideBelow; wider rows go straight into the output), the weight gradient always
+// (its dot products pay a horizontal tail per row otherwise; a channel whose result is not
+// finite is redone row by row, so that an Inf no tap meets cannot leak in as 0 * Inf = NaN).
 // 3x3 kernels (9 taps, or the 1-4 tap phase subsets of stride 2) take the unrolled row
 // operations; other kernels and channel multipliers > 1 in the input gradient the any-count ones.
 #include "faltung/depthwise.hpp"
+
+#include <cmath>
+#include <type_traits>
 
 #include "depthwise_blocked.hpp"
 #include "depthwise_work.hpp"
@@ -43,7 +53,8 @@ constexpr int64_t kWideBelow = 32;
 template <class T>
 void depthwise_forward(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p,
                        Epilogue epilogue) {
-  if (use_blocked(p, Pass::kForward)) return blocked_forward(y, x, w, bias, p, epilogue);
+  if constexpr (std::is_same_v<T, float>)
+    if (use_blocked(p, Pass::kForward)) return blocked_forward(y, x, w, bias, p, epilogue);
   const int64_t C = p.in_channels, M = multiplier(p), taps = p.kernel_h * p.kernel_w;
   const InputLayout layout(p);
   const std::vector<int64_t> offsets = layout.tap_offsets(p);
@@ -78,11 +89,63 @@ void depthwise_forward(T* y, const T* x, const T* w, const T* bias, const Conv2d
   }
 }
 
-// Always on channel-blocked tiles (measured faster on every benchmark layer, 1.2-4.7x: the row
-// form's copies of the padded input and of grad_y at its row stride cost more than its FMAs).
 template <class T>
 void depthwise_backward_weight(T* grad_w, const T* grad_y, const T* x, const Conv2dParams& p) {
-  blocked_backward_weight(grad_w, grad_y, x, p);
+  if constexpr (std::is_same_v<T, float>)
+    if (use_blocked(p, Pass::kWeight)) return blocked_backward_weight(grad_w, grad_y, x, p);
+  const int64_t C = p.in_channels, M = multiplier(p), taps = p.kernel_h * p.kernel_w;
+  const InputLayout layout(p);
+  const std::vector<int64_t> offsets = layout.tap_offsets(p);
+  const auto dots = rows<T>().dots;
+  const bool wide = p.stride_h == 1;  // measured: faster than row by row at every width
+  const int64_t rs = layout.row_stride * p.stride_h;
+  const int64_t wide_n = (p.out_h - 1) * rs + p.out_w;
+#pragma omp parallel num_threads(num_threads())
+  {
+  PaddedPlane<T> padded(p, layout);
+  T* lanes = workspace_as<T>(Slot::DepthwiseWeights, M * taps * kDotLanes);
+  const T** src = workspace_as<const T*>(Slot::DepthwiseTaps, taps);
+  // wide: grad_y rows at the input's row stride, zeros between them (written once)
+  T* padded_gy = wide ? workspace_as<T>(Slot::DepthwiseRows, wide_n) : nullptr;
+  if (wide) std::fill(padded_gy, padded_gy + wide_n, T(0));
+  // One channel's M*taps weight gradients; `by_rows` reads only the pixels each tap meets.
+  auto channel = [&](int64_t c, bool by_rows) {
+    std::fill(lanes, lanes + M * taps * kDotLanes, T(0));
+    for (int64_t n = 0; n < p.batch; ++n) {
+      const T* in = padded.load(x + (n * C + c) * p.in_pixels());
+      const T* g = grad_y + (n * p.out_channels + c * M) * p.out_pixels();
+      if (!by_rows) {
+        point(src, in, offsets);
+        for (int64_t j = 0; j < M; ++j, g += p.out_pixels()) {
+          copy_rows(padded_gy, rs, g, p.out_w, p.out_h, p.out_w);
+          dots(lanes + j * taps * kDotLanes, padded_gy, wide_n, src, taps);
+        }
+        continue;
+      }
+      for (int64_t oy = 0; oy < p.out_h; ++oy) {
+        point(src, in + oy * rs, offsets);
+        for (int64_t j = 0; j < M; ++j)
+          dots(lanes + j * taps * kDotLanes, g + j * p.out_pixels() + oy * p.out_w, p.out_w,
+               src, taps);
+      }
+    }
+    bool finite = true;
+    for (int64_t e = 0; e < M * taps; ++e) {
+      T sum = T(0);
+      for (int l = 0; l < kDotLanes; ++l) sum += lanes[e * kDotLanes + l];
+      grad_w[c * M * taps + e] = sum;
+      finite = finite && std::isfinite(sum);
+    }
+    return finite;
+  };
+#pragma omp for schedule(static)
+  for (int64_t c = 0; c < C; ++c) {
+    // The wide form also multiplies the zeros between grad_y's rows with input pixels that no
+    // tap meets there: an Inf among them would turn a finite gradient into NaN, so a channel
+    // with a non-finite result is done again row by row (as PyTorch computes it).
+    if (!channel(c, !wide) && wide) channel(c, true);
+  }
+  }
 }
 
 namespace {
@@ -238,9 +301,9 @@ void backward_input_strided(T* grad_x, const T* grad_y, const T* w, const Conv2d
 
 template <class T>
 void depthwise_backward_input(T* grad_x, const T* grad_y, const T* w, const Conv2dParams& p) {
-  if (use_blocked(p, Pass::kInput))
-    blocked_backward_input(grad_x, grad_y, w, p);
-  else if (p.stride_h == 1 && p.stride_w == 1)
+  if constexpr (std::is_same_v<T, float>)
+    if (use_blocked(p, Pass::kInput)) return blocked_backward_input(grad_x, grad_y, w, p);
+  if (p.stride_h == 1 && p.stride_w == 1)
     backward_input_stride1(grad_x, grad_y, w, p);
   else
     backward_input_strided(grad_x, grad_y, w, p);

@@ -85,6 +85,8 @@ cpu::TileSumFn<T> tile_sum(int64_t taps) {
 // gradient 1.2-2.3x to 14x14, 0.8-0.9x at 19x19 and 56x56; strided input gradient (scatter
 // form) 1.8-2.6x against the phase-gather rows, measured up to 112x112.
 bool use_blocked(const Conv2dParams& p, Pass pass) {
+  if (rows<float>().to_tile == nullptr) return false;  // not AVX-512
+  if (pass == Pass::kWeight) return true;
   const int64_t area = p.in_h * p.in_w;
   const bool strided = p.stride_h > 1 || p.stride_w > 1;
   if (pass == Pass::kInput) return area <= (strided ? 112 * 112 : 256);
@@ -264,12 +266,11 @@ void blocked_backward_weight(T* grad_w, const T* grad_y, const T* x, const Conv2
   }
 }
 
-#define FALTUNG_INSTANTIATE_BLOCKED(T)                                                          \
-  template void blocked_forward<T>(T*, const T*, const T*, const T*, const Conv2dParams&,       \
-                                   Epilogue);                                                  \
-  template void blocked_backward_input<T>(T*, const T*, const T*, const Conv2dParams&);         \
-  template void blocked_backward_weight<T>(T*, const T*, const T*, const Conv2dParams&);
-FALTUNG_INSTANTIATE_BLOCKED(float)
-FALTUNG_INSTANTIATE_BLOCKED(double)
+template void blocked_forward<float>(float*, const float*, const float*, const float*,
+                                     const Conv2dParams&, Epilogue);
+template void blocked_backward_input<float>(float*, const float*, const float*,
+                                            const Conv2dParams&);
+template void blocked_backward_weight<float>(float*, const float*, const float*,
+                                             const Conv2dParams&);
 
 }  // namespace faltung::depthwise

@@ -1,5 +1,6 @@
-// The channel-blocked form of the depthwise passes (depthwise_blocked.cpp): always for the
-// weight gradient, by use_blocked (plane size, stride) for the forward and input gradient.
+// The channel-blocked form of the depthwise passes (depthwise_blocked.cpp), float32 with the
+// AVX-512 tile operations only: always for the weight gradient, by plane size and stride for
+// the forward and input gradient (use_blocked).
 #pragma once
 #include "epilogue.hpp"
 #include "faltung/params.hpp"
@@ -7,8 +8,9 @@
 namespace faltung::depthwise {
 
 // Which pass asks (their rules differ: docs/performance.md, depthwise speed changes 7-9).
-enum class Pass { kForward, kInput };
+enum class Pass { kForward, kInput, kWeight };
 
+// For float32 (the only type instantiated: float64 tiles measured 5-10x slower than rows).
 bool use_blocked(const Conv2dParams& p, Pass pass);
 
 template <class T>

@@ -3,7 +3,6 @@
 #include "depthwise_rows.hpp"
 
 #if defined(FALTUNG_X86) && defined(__AVX2__)
-#include <algorithm>
 #include <cstring>
 #include <utility>
 

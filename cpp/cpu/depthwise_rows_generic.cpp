@@ -1,6 +1,5 @@
 // Depthwise row operations (depthwise_rows.hpp, depthwise_rows.inl) for the portable baseline
 // (x86-64-v2, or any CPU): the fallback when neither AVX2 nor AVX-512 is there.
-#include <algorithm>
 #include <cstring>
 #include <utility>
 

@@ -1,21 +1,16 @@
 // The channel-blocked tile operations of depthwise_rows.hpp as portable C++ (GCC/Clang vector
-// extensions); included by depthwise_rows.inl inside each per-ISA file's unnamed namespace. A
-// tile holds kTileLanes channels channel-minor: pixel p of the tile is the kTileLanes values at
-// tile + p * kTileLanes, one Lanes<T> vector, so a tap is one vector FMA per output pixel for
-// all the tile's channels, at any stride or dilation.
+// extensions), included after depthwise_rows.inl (its Lanes<T>) in the AVX-512 file's unnamed
+// namespace only: float32 on AVX-512 is where the tiles beat the row operations (AVX2: 0.5-0.9x,
+// float64: 0.1-0.2x, their 16-element vectors span two or four registers). A tile holds
+// kTileLanes channels channel-minor: pixel p of the tile is the kTileLanes values at tile + p *
+// kTileLanes, one Lanes<T> vector, so a tap is one vector FMA per output pixel for all the
+// tile's channels, at any stride or dilation.
 // The transposes go 16 pixels at a time through a 16x16 block transpose (four rounds of
 // two-register shuffles), the last block overlapping the one before (its pixels are written
 // twice, with the same values); a tail of channels, or a plane of under 16 pixels, goes element
 // by element.
 
-// A tile pixel as one GCC/Clang vector (one or more registers of the ISA this file is compiled
-// for); no vector crosses a function boundary, whose ABI would depend on the ISA.
-template <class T>
-struct LanesOf {
-  typedef T type __attribute__((vector_size(kTileLanes * sizeof(T))));
-};
-template <class T>
-using Lanes = typename LanesOf<T>::type;
+static_assert(kTileLanes == kDotLanes, "a tile pixel is one Lanes<T> (depthwise_rows.inl)");
 
 // Unaligned vector loads and stores as plain moves (memcpy of a 64-byte vector became two
 // 32-byte moves under -mtune=icelake-server, and the transposes' reloads of them stalled on

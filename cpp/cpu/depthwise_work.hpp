@@ -15,6 +15,7 @@
 namespace faltung::depthwise {
 
 using cpu::DepthwiseRows;
+using cpu::kDotLanes;
 using cpu::kMaxFixedTaps;
 
 // The same ISA as the GEMM micro-kernels (which honour FALTUNG_ISA).
