@@ -339,6 +339,23 @@ def test_fused_relu_on_both_forms(backend, dtype, rng, name):
     assert_close(y, expected, dtype=dtype, k=case.kh * case.kw, what="forward + relu")
 
 
+@pytest.mark.parametrize("name", ["blocked_c19_batch2", "blocked_c16_stride2_odd_same",
+                                  "blocked_c35_m2_dilation2_asym", "rows_stride1_57x58"])
+def test_results_do_not_depend_on_the_thread_count(backend, dtype, rng, restore_threads, name):
+    """Every pass splits its work so that no sum depends on the threads (the weight gradient:
+    each thread owns whole channels or 16-channel blocks): 1, 2 and 3 threads agree exactly."""
+    case = GRID[name]
+    x, w, b, gy = case.arrays(dtype, rng)
+    results = []
+    for threads in (1, 2, 3):
+        faltung.set_num_threads(threads)
+        results.append((faltung.depthwise_conv2d(x, w, b, *case.args()),
+                        *faltung.depthwise_conv2d_backward(gy, x, w, *case.args())))
+    for other in results[1:]:
+        for a, e in zip(other, results[0]):
+            assert_close(a, e, dtype=dtype, kind="exact")
+
+
 # ------------------------------------------------------------------------------ slow sweep
 
 def random_case(rng) -> DwCase:
