@@ -51,8 +51,13 @@ class DwCase:
 
 
 # The named edge-case grid: kernel 1/3/5/3x1, stride 1/2/3, padding 0/1/2/asymmetric/"same",
-# dilation 1/2, odd and prime sizes, multiplier 1/2/3, batch 1/2. Maps at least 32 wide take the
-# C++'s row-by-row paths, narrower ones its wide (whole-plane) paths.
+# dilation 1/2, odd and prime sizes, multiplier 1/2/3, batch 1/2. In float32 on AVX-512 the C++
+# chooses per pass between channel-blocked tiles and row operations by plane area (use_blocked,
+# depthwise_blocked.cpp: forward up to 28x28 pixels, strided up to 112x112, input gradient up to
+# 256 pixels, strided up to 112x112, weight gradient always); float64 and other ISAs take the
+# rows. Most cases are small (blocked); "blocked_*" cross whole 16-channel blocks (full
+# transposes, channel tails, 16+ pixels), and "rows_*" lie above the thresholds (row operations:
+# maps at least 32 wide row by row, narrower ones as wide whole-plane rows).
 GRID = {
     "k3": DwCase(),
     "k1": DwCase(kh=1, kw=1),
@@ -87,6 +92,18 @@ GRID = {
                                          padding=(1, 2)),
     "wide_rows_valid_batch2": DwCase(n=2, c=2, m=3, h=6, w=34),
     "mobilenet_3x3s2_pad_same": DwCase(n=2, c=4, h=14, w=14, stride=2, padding="same"),
+    "blocked_c19_batch2": DwCase(n=2, c=19, h=7, w=9, padding=1),
+    "blocked_c16_stride2_odd_same": DwCase(c=16, h=13, w=11, stride=2, padding="same"),
+    "blocked_c35_m2_dilation2_asym": DwCase(c=35, m=2, h=10, w=12, dilation=2,
+                                            padding=((2, 0), (1, 3))),
+    "blocked_c17_m3_k5": DwCase(c=17, m=3, h=9, w=9, kh=5, kw=5, padding=2),
+    "blocked_c32_tiny_3x4": DwCase(c=32, h=3, w=4, padding=1),
+    "blocked_c33_stride_2x1_k3x1": DwCase(c=33, h=15, w=14, kh=3, kw=1, stride=(2, 1),
+                                          padding=(1, 0)),
+    "rows_wide_17x17": DwCase(c=2, h=17, w=17, padding=1),
+    "rows_stride1_57x58": DwCase(c=2, m=2, h=57, w=58, padding=1),
+    "rows_narrow_120x27": DwCase(c=2, h=120, w=27, padding="same"),
+    "rows_stride2_113x115": DwCase(c=1, h=113, w=115, stride=2, padding=1),
 }
 
 
@@ -158,21 +175,23 @@ def test_conv2d_groups_c_runs_the_depthwise_kernels(backend, monkeypatch, rng):
 # --------------------------------------------------------------- adjoints, finite differences
 
 @pytest.mark.parametrize("name", ["k3", "stride2_pad1", "stride3_remainder", "pad_asym_keras",
+                                  "blocked_c35_m2_dilation2_asym", "rows_wide_17x17",
                                   "dilation2_stride2", "multiplier3_stride2", "wide_rows_stride2",
                                   "wide_rows_multiplier2_asym", "same_k5_stride3"])
-def test_adjoint(backend, rng, name):
-    """<f(x), y> = <x, f^T(y)> for the input, and the same for the weight (linear in each)."""
+def test_adjoint(backend, dtype, rng, name):
+    """<f(x), y> = <x, f^T(y)> for the input, and the same for the weight (linear in each);
+    float32 too: the C++ runs it on the channel-blocked tiles (float64 on the rows)."""
     case = GRID[name]
-    x, w, _, gy = case.arrays(np.float64, rng)
+    x, w, _, gy = case.arrays(dtype, rng)
     y = faltung.depthwise_conv2d(x, w, None, *case.args())
     gx, gw, _ = faltung.depthwise_conv2d_backward(gy, x, w, *case.args())
-    lhs = float(np.sum(y * gy))
+    lhs = float(np.sum(y * gy, dtype=np.float64))
     scale = float(np.sum(np.abs(ref.depthwise_conv2d(np.abs(x), np.abs(w), None, case.stride,
                                                      case.pads(), case.dilation) * gy)))
-    assert_close(lhs, float(np.sum(x * gx)), dtype=np.float64, kind="scalar", scale=scale,
-                 what="input adjoint")
-    assert_close(lhs, float(np.sum(w * gw)), dtype=np.float64, kind="scalar", scale=scale,
-                 what="weight adjoint")
+    assert_close(lhs, float(np.sum(x * gx, dtype=np.float64)), dtype=dtype, kind="scalar",
+                 scale=scale, what="input adjoint")
+    assert_close(lhs, float(np.sum(w * gw, dtype=np.float64)), dtype=dtype, kind="scalar",
+                 scale=scale, what="weight adjoint")
 
 
 @pytest.mark.parametrize("name", ["stride2_pad1", "multiplier3_stride2", "dilation_2x1_k5"])
@@ -204,6 +223,7 @@ def test_finite_differences(backend, rng, name):
 
 @pytest.mark.skipif(len(BACKENDS) < 2, reason="needs two backends")
 @pytest.mark.parametrize("name", ["k3", "stride2_pad1", "multiplier2_k5", "wide_rows_k3",
+                                  "blocked_c17_m3_k5", "rows_stride1_57x58",
                                   "wide_rows_stride2", "same_stride2_odd"])
 def test_backends_agree(dtype, rng, name):
     case = GRID[name]
@@ -229,6 +249,7 @@ def test_backends_agree(dtype, rng, name):
 
 
 @pytest.mark.parametrize("name", ["k3", "k5_pad2", "stride2_pad1", "stride3_remainder",
+                                  "blocked_c16_stride2_odd_same", "blocked_c19_batch2",
                                   "dilation2_stride2", "multiplier3_stride2", "wide_rows_stride2",
                                   "pad_asym_torch4", "same_stride2_odd"])
 def test_torch(backend, dtype, rng, name):
@@ -285,23 +306,54 @@ def test_non_contiguous_inputs(backend, dtype, rng):
     assert np.array_equal(xs, x_before)
 
 
-@pytest.mark.parametrize("name", ["k3", "wide_rows_k3", "stride2_pad1"])
-def test_inf_and_nan_propagate_like_the_reference(backend, rng, name):
+@pytest.mark.parametrize("name", ["k3", "wide_rows_k3", "stride2_pad1", "blocked_c19_batch2",
+                                  "rows_stride1_57x58", "rows_stride2_113x115"])
+def test_inf_and_nan_propagate_like_the_reference(backend, dtype, rng, name):
     """Inf/NaN in x reach exactly the outputs and weight gradients whose sums contain them (an
     Inf in the first column is met by taps k = 0, 1 but never by k = 2, whose gradient stays
-    finite)."""
+    finite); float32 takes the C++'s channel-blocked tiles, float64 its rows."""
     case = GRID[name]
-    x, w, b, gy = case.arrays(np.float64, rng)
+    x, w, b, gy = case.arrays(dtype, rng)
     x[0, 0, 2, 0] = np.inf
     x[0, -1, -1, -1] = np.nan
     y = faltung.depthwise_conv2d(x, w, b, *case.args())
     gx, gw, gb = faltung.depthwise_conv2d_backward(gy, x, w, *case.args())
     assert_close(y, ref.depthwise_conv2d(x, w, b, case.stride, case.pads(), case.dilation),
-                 dtype=np.float64, k=9, what="forward")
+                 dtype=dtype, k=9, what="forward")
     ex, ew, eb = ref.depthwise_conv2d_backward(gy, x, w, case.stride, case.pads(), case.dilation)
     assert np.isfinite(ew).sum() > 0
-    assert_close(gw, ew, dtype=np.float64, k=gy.size, what="grad_weight")
-    assert_close(gx, ex, dtype=np.float64, k=9, what="grad_input")
+    assert_close(gw, ew, dtype=dtype, k=gy.size, what="grad_weight")
+    assert_close(gx, ex, dtype=dtype, k=9, what="grad_input")
+
+
+@pytest.mark.parametrize("name", ["blocked_c19_batch2", "blocked_c35_m2_dilation2_asym",
+                                  "blocked_c16_stride2_odd_same", "rows_wide_17x17",
+                                  "rows_stride1_57x58"])
+def test_fused_relu_on_both_forms(backend, dtype, rng, name):
+    """conv2d(groups=C, activation="relu") on the channel-blocked and the row form."""
+    case = GRID[name]
+    x, w, b, _ = case.arrays(dtype, rng)
+    y = faltung.conv2d(x, w, b, *case.args(), groups=case.c, activation="relu")
+    expected = np.maximum(ref.depthwise_conv2d(x, w, b, case.stride, case.pads(),
+                                               case.dilation), 0)
+    assert_close(y, expected, dtype=dtype, k=case.kh * case.kw, what="forward + relu")
+
+
+@pytest.mark.parametrize("name", ["blocked_c19_batch2", "blocked_c16_stride2_odd_same",
+                                  "blocked_c35_m2_dilation2_asym", "rows_stride1_57x58"])
+def test_results_do_not_depend_on_the_thread_count(backend, dtype, rng, restore_threads, name):
+    """Every pass splits its work so that no sum depends on the threads (the weight gradient:
+    each thread owns whole channels or 16-channel blocks): 1, 2 and 3 threads agree exactly."""
+    case = GRID[name]
+    x, w, b, gy = case.arrays(dtype, rng)
+    results = []
+    for threads in (1, 2, 3):
+        faltung.set_num_threads(threads)
+        results.append((faltung.depthwise_conv2d(x, w, b, *case.args()),
+                        *faltung.depthwise_conv2d_backward(gy, x, w, *case.args())))
+    for other in results[1:]:
+        for a, e in zip(other, results[0]):
+            assert_close(a, e, dtype=dtype, kind="exact")
 
 
 # ------------------------------------------------------------------------------ slow sweep

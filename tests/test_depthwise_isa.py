@@ -1,7 +1,9 @@
-"""The depthwise row operations are compiled once per ISA (cpp/cpu/depthwise_rows_*.cpp):
+"""The depthwise row and tile operations are compiled once per ISA (depthwise_rows_*.cpp):
 every family this machine can run, chosen with FALTUNG_ISA in a fresh interpreter, against the
 float64 reference, on shapes that take each path (wide rows, narrow "wide" planes, strided row
-classes, the any-count taps of 5x5 and multiplier 2) and the fused and materialised separable."""
+classes, the any-count taps of 5x5 and multiplier 2, on AVX-512 in float32 the channel-blocked
+tiles with full 16-channel blocks and a channel tail, the row-form forward and input gradient of
+an 80x80 map) and the fused and materialised separable."""
 from __future__ import annotations
 
 import numpy as np
@@ -14,7 +16,8 @@ from tests.test_isa import _available_isas
 
 # (n, c, m, size, kernel, stride, padding)
 SHAPES = [(1, 3, 1, 40, 3, 1, 1), (2, 4, 1, 7, 3, 1, 1), (1, 3, 1, 23, 3, 2, 1),
-          (1, 2, 2, 12, 5, 1, 2)]
+          (1, 2, 2, 12, 5, 1, 2), (2, 19, 1, 7, 3, 1, 1), (1, 17, 2, 9, 3, 2, 1),
+          (1, 2, 1, 80, 3, 1, 1)]
 PW_OUT = 4
 
 

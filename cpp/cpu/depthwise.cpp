@@ -1,5 +1,8 @@
 // Depthwise convolution forward and backward (faltung/depthwise.hpp), NCHW, weight
-// (C*M, 1, kh, kw), direct: every pass is a sequence of row operations (depthwise_rows.hpp) on
+// (C*M, 1, kh, kw), direct, in one of two forms: for float32 on AVX-512, channel-blocked tiles
+// (depthwise_blocked.cpp) for the weight gradient and, by plane size and stride (use_blocked),
+// small-plane and strided forwards and input gradients; the rest (and every pass in float64 or
+// on other ISAs), described here, as sequences of row operations (depthwise_rows.hpp) on
 // contiguous rows, threaded over planes.
 //
 // Strides are made contiguous by splitting each zero-padded input row by column phase: phase q
@@ -32,7 +35,9 @@
 #include "faltung/depthwise.hpp"
 
 #include <cmath>
+#include <type_traits>
 
+#include "depthwise_blocked.hpp"
 #include "depthwise_work.hpp"
 #include "epilogue.hpp"
 
@@ -48,6 +53,8 @@ constexpr int64_t kWideBelow = 32;
 template <class T>
 void depthwise_forward(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p,
                        Epilogue epilogue) {
+  if constexpr (std::is_same_v<T, float>)
+    if (use_blocked(p, Pass::kForward)) return blocked_forward(y, x, w, bias, p, epilogue);
   const int64_t C = p.in_channels, M = multiplier(p), taps = p.kernel_h * p.kernel_w;
   const InputLayout layout(p);
   const std::vector<int64_t> offsets = layout.tap_offsets(p);
@@ -84,6 +91,8 @@ void depthwise_forward(T* y, const T* x, const T* w, const T* bias, const Conv2d
 
 template <class T>
 void depthwise_backward_weight(T* grad_w, const T* grad_y, const T* x, const Conv2dParams& p) {
+  if constexpr (std::is_same_v<T, float>)
+    if (use_blocked(p, Pass::kWeight)) return blocked_backward_weight(grad_w, grad_y, x, p);
   const int64_t C = p.in_channels, M = multiplier(p), taps = p.kernel_h * p.kernel_w;
   const InputLayout layout(p);
   const std::vector<int64_t> offsets = layout.tap_offsets(p);
@@ -292,6 +301,8 @@ void backward_input_strided(T* grad_x, const T* grad_y, const T* w, const Conv2d
 
 template <class T>
 void depthwise_backward_input(T* grad_x, const T* grad_y, const T* w, const Conv2dParams& p) {
+  if constexpr (std::is_same_v<T, float>)
+    if (use_blocked(p, Pass::kInput)) return blocked_backward_input(grad_x, grad_y, w, p);
   if (p.stride_h == 1 && p.stride_w == 1)
     backward_input_stride1(grad_x, grad_y, w, p);
   else

@@ -1,17 +1,21 @@
-// Depthwise row operations (depthwise_rows.hpp, depthwise_rows.inl) compiled for AVX512 (this
-// file's compile flags, CMakeLists.txt); chosen at run time when the CPU reports AVX-512F.
+// Depthwise row operations (depthwise_rows.hpp, depthwise_rows.inl) and, for float32, the tile
+// operations (depthwise_tiles.inl) compiled for AVX512 (this file's compile flags,
+// CMakeLists.txt); chosen at run time when the CPU reports AVX-512F.
 #include "depthwise_rows.hpp"
 
 #if defined(FALTUNG_X86) && defined(__AVX512F__)
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
 namespace faltung::cpu {
 namespace {
 #include "depthwise_rows.inl"
+#include "depthwise_tiles.inl"
 }  // namespace
 
 bool avx512_depthwise_rows(DepthwiseRows<float>* f32, DepthwiseRows<double>* f64) {
+  fill_tiles(f32);
   return fill_rows(f32, f64);
 }
 
