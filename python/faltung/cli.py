@@ -44,16 +44,19 @@ def _positive_float(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     from .bench import suite
     parser = argparse.ArgumentParser(
-        prog="faltung", description="faltung: compiled convolution kernels. "
-        "`faltung bench` times them against PyTorch and NumPy.")
+        prog="faltung", description="faltung: compiled convolution kernels and the lecture's "
+        "architectures on them. `faltung bench` times the kernels against PyTorch and NumPy; "
+        "`faltung train` trains MNIST models; `faltung summary`, `savings` and `models` count "
+        "and time the architectures.")
     parser.add_argument("--version", action="version", version=f"faltung {faltung.__version__}")
     commands = parser.add_subparsers(dest="command",
                                      metavar="{bench,train,summary,savings,models,info}")
     bench = commands.add_parser(
-        "bench", help="time GEMM, conv2d, pooling and depthwise conv against PyTorch and NumPy",
+        "bench", help="time GEMM, conv2d, pooling, depthwise conv and normalization against "
+        "PyTorch and NumPy",
         description="Time faltung's GEMM, conv2d (forward, input gradient, weight gradient), "
-        "pooling and depthwise convolution (forward and backward) on shapes of real networks, "
-        "side by side with PyTorch (when installed) and NumPy. "
+        "pooling, depthwise convolution and normalization (forward and backward) on shapes of "
+        "real networks, side by side with PyTorch (when installed) and NumPy. "
         "Every result is checked before it is timed; the exit status is 1 when faltung "
         "got a case wrong.")
     bench.add_argument("--quick", action="store_true",
