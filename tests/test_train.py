@@ -115,3 +115,11 @@ def test_backward_through_a_model_needs_forward_first():
     with pytest.raises(RuntimeError, match="backward called before forward"):
         models.build("mlp").backward(np.zeros((1, 10), np.float32))
     assert isinstance(models.build("lenet5"), nn.Module) and faltung.nn is nn
+
+
+def test_cli_train_reports_missing_data_without_a_traceback(tmp_path, capsys):
+    from faltung.cli import main
+    assert main(["train", "mlp", "--data", str(tmp_path / "nowhere"), "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("faltung train: error: MNIST file train-images-idx3-ubyte")
+    assert "Traceback" not in err

@@ -301,7 +301,11 @@ def main(argv=None) -> int:
         if args.command == "bench":
             return _bench(args, parser)
         if args.command == "train":
-            return _train(args)
+            try:
+                return _train(args)
+            except (OSError, ValueError) as exc:  # missing or corrupt data files, bad options
+                print(f"faltung train: error: {exc}", file=sys.stderr)
+                return 2
         if args.command == "summary":
             return _summary(args, parser)
         if args.command == "savings":
