@@ -1,8 +1,8 @@
 """Max-pool forward on the channel-blocked tiles (cpp/cpu/pool_max_blocked.cpp: float32 on
-AVX-512, kernels of 9 or more taps on planes of at most 64x64 pixels; other machines and types
+AVX-512, kernels of 9 or more taps on planes of at most 112x112 pixels; other machines and types
 take the row path, which these cases check just the same): blocks of 16 planes cut at every
 place (15, 16, 17, 33 planes, blocks spanning two images), planes smaller than one 16-pixel
-transpose block, the 64x64 boundary of the rule and one pixel row past it, padding, ceil_mode
+transpose block, the 112x112 boundary of the rule and one pixel row past it, padding, ceil_mode
 windows past the input's end, dilation, rectangular kernels; values and indices against the
 float64 reference, including NaN, +-Inf and ties inside the tiles. In a fresh interpreter per
 ISA too (FALTUNG_ISA), since the tiles exist only in the AVX-512 build of the kernels."""
@@ -29,8 +29,9 @@ TILE_CASES = {
     "c16_5x5s3_pad2_ceil": ((1, 16, 17, 16), 5, 3, 2, 1, True),
     "c16_rect_3x4_stride_2x1": ((1, 16, 9, 12), (3, 4), (2, 1), (1, 0), 1, False),
     "c16_plane_under_16_pixels": ((1, 16, 3, 4), 3, 1, 1, 1, False),
-    "c17_64x64_rule_edge": ((1, 17, 64, 64), 3, 2, 0, 1, False),
-    "c16_65x64_past_rule": ((1, 16, 65, 64), 3, 2, 1, 1, False),
+    "c17_64x64": ((1, 17, 64, 64), 3, 2, 0, 1, False),
+    "c2_112x112_rule_edge": ((1, 2, 112, 112), 3, 2, 1, 1, False),
+    "c2_113x112_past_rule": ((1, 2, 113, 112), 3, 2, 1, 1, False),
 }
 
 

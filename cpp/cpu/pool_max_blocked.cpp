@@ -18,10 +18,11 @@ namespace faltung::pool_detail {
 
 constexpr int64_t L = cpu::kTileLanes;
 
-constexpr int64_t kBlockedMaxArea = 64 * 64;  // input pixels per plane, at most
+constexpr int64_t kBlockedMaxArea = 112 * 112;  // input pixels per plane, at most
 
 // Measured at one thread (docs/performance.md, pooling speed change P12): 3x3/2 on 13x13 to
-// 55x55 planes gain; 2x2/2 does not (its 4 taps save less than the transposes cost).
+// 112x112 planes gain (larger ones were not measured); 2x2/2 does not (its 4 taps save less
+// than the transposes cost).
 bool use_blocked_max(const Pool2dParams& p) {
   return depthwise::rows<float>().tile_max != nullptr && !p.adaptive &&
          p.kernel_h * p.kernel_w >= 9 && p.in_pixels() <= kBlockedMaxArea;
