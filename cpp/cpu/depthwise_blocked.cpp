@@ -27,14 +27,6 @@ namespace {
 
 constexpr int64_t L = cpu::kTileLanes;
 
-// Tile pixel of every image pixel of an h x w plane placed at (top, left) in rows of `width`.
-std::vector<int64_t> positions(int64_t h, int64_t w, int64_t top, int64_t left, int64_t width) {
-  std::vector<int64_t> pos(h * w);
-  for (int64_t y = 0; y < h; ++y)
-    for (int64_t x = 0; x < w; ++x) pos[y * w + x] = (y + top) * width + x + left;
-  return pos;
-}
-
 // A block's weights and initial values as tiles: wt[(j*taps + t)*L + l] = w[((c0 + l)*M + j)*taps
 // + t], then M vectors init[j*L + l] = bias[(c0 + l)*M + j] (0 without bias); lanes past the
 // channels are zero.

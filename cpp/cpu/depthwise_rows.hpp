@@ -34,6 +34,10 @@ constexpr int kTileLanes = 16;  // channels in one channel-blocked tile
 //              (per lane, over the pixels in order, tap by tap)
 //   tile_dots: acc[t] += sum over (oy, ox) of g[oy * out_w + ox] * in[oy * row_step +
 //              ox * col_step + offsets[t]] (per lane, over the pixels in order)
+//   tile_max:  max pooling (pool_tiles.inl, pool_max_blocked.cpp): out[oy * out_w + ox] = the
+//              max of in[oy * row_step + ox * col_step + offsets[t]] over the taps in order,
+//              from -inf, a tap winning when greater or NaN; index (may be null) gets the
+//              winner's origin[o] + tap[t], or first[o] when none wins (small integers as T)
 // _9: exactly 9 taps (3x3 kernels), weights or accumulators in registers; _any: any count.
 template <class T>
 using RowDotsFn = void (*)(T* acc, const T* g, int64_t n, const T* const* src, int64_t taps);
@@ -57,6 +61,11 @@ using TileDotsFn = void (*)(T* acc, const T* g, int64_t out_h, int64_t out_w, co
                             int64_t taps);
 
 template <class T>
+using TileMaxFn = void (*)(T* out, T* index, int64_t out_h, int64_t out_w, const T* in,
+                           int64_t row_step, int64_t col_step, const int64_t* offsets,
+                           const T* tap, const T* origin, const T* first, int64_t taps);
+
+template <class T>
 using RowSumFn = void (*)(T* out, int64_t out_stride, int64_t rows, int64_t n, T init,
                           const T* const* src, int64_t src_stride, const T* w, int64_t taps);
 
@@ -70,6 +79,7 @@ struct DepthwiseRows {
   TileSumFn<T> tile_sum_any = nullptr, tile_sum_9 = nullptr;
   TileScatterFn<T> tile_scatter_any = nullptr, tile_scatter_9 = nullptr;
   TileDotsFn<T> tile_dots_any = nullptr, tile_dots_9 = nullptr;
+  TileMaxFn<T> tile_max = nullptr;
 };
 
 // Each fills the tables and returns true, or returns false when built without that ISA.

@@ -41,6 +41,16 @@ inline const DepthwiseRows<float>& rows<float>() { return row_table().f32; }
 template <>
 inline const DepthwiseRows<double>& rows<double>() { return row_table().f64; }
 
+// Tile pixel of every image pixel of an h x w plane placed at (top, left) in rows of `width`
+// (the pos argument of the tile transposes; also used by pool_max_blocked.cpp).
+inline std::vector<int64_t> positions(int64_t h, int64_t w, int64_t top, int64_t left,
+                                      int64_t width) {
+  std::vector<int64_t> pos(h * w);
+  for (int64_t y = 0; y < h; ++y)
+    for (int64_t x = 0; x < w; ++x) pos[y * w + x] = (y + top) * width + x + left;
+  return pos;
+}
+
 inline int64_t fixed_or_any(int64_t taps) { return taps <= kMaxFixedTaps ? taps : 0; }
 
 inline int64_t multiplier(const Conv2dParams& p) { return p.out_channels / p.in_channels; }

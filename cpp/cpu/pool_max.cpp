@@ -4,16 +4,19 @@
 // wins (so the last NaN of a window does), ties go to the first tap in row-major window order,
 // and a window of -inf reports its first real tap. Interior columns run a row-at-a-time loop
 // over the window's taps that the compiler vectorises (values only: the separable path of
-// pool_common.hpp); border columns take the scalar path. Backward, plane by plane (planes are
-// independent: no atomics): tiling windows (2x2/2) store each gradient into a zeroed band of
-// rows; other windows zero the thread's planes in one go and add each gradient at its index
-// (overlaps accumulate).
+// pool_common.hpp); border columns take the scalar path. float32 on AVX-512 with 3x3 or
+// larger kernels on small planes goes to the channel-blocked tiles (pool_max_blocked.cpp).
+// Backward, plane by plane (planes are independent: no atomics): tiling windows (2x2/2) store
+// each gradient into a zeroed band of rows; other windows zero the thread's planes in one go
+// and add each gradient at its index (overlaps accumulate).
 #include <omp.h>
 
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "pool_common.hpp"
+#include "pool_max_blocked.hpp"
 
 namespace faltung {
 namespace {
@@ -177,6 +180,8 @@ void max_forward(T* y, int64_t* indices, const T* x, const Pool2dParams& p) {
 
 template <class T>
 void max_pool2d_forward(T* y, int64_t* indices, const T* x, const Pool2dParams& p) {
+  if constexpr (std::is_same_v<T, float>)
+    if (pool_detail::use_blocked_max(p)) return pool_detail::blocked_max_forward(y, indices, x, p);
   pool_detail::with_column_shape(p, [&](auto s, auto kw) {
     constexpr int64_t S = decltype(s)::value, KW = decltype(kw)::value;
     if (indices) max_forward<T, S, KW, true>(y, indices, x, p);

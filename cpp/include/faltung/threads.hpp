@@ -28,6 +28,7 @@ enum class Slot {
   DepthwiseTaps,     // depthwise: a row operation's source rows and weights
   DepthwiseWeights,
   SeparableMiddle,   // separable: the depthwise output (whole batch, or one fused tile)
+  PoolTile,          // max pool: a block of planes as channel-blocked tiles
   Count
 };
 
