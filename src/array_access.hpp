@@ -5,6 +5,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -24,6 +25,14 @@ T* output_ptr(py::array& a, const char* name) {
   if (!a.writeable()) throw std::invalid_argument(std::string(name) + ": output array is read-only");
   input_ptr<T>(a, name);
   return static_cast<T*>(a.mutable_data());
+}
+
+// The array holds `expected` elements, the number its kernel's geometry (params) implies.
+inline void check_size(const py::array& a, int64_t expected, const char* name) {
+  if (a.size() != expected)
+    throw std::invalid_argument(std::string(name) + ": size does not match the kernel's " +
+                                "geometry (" + std::to_string(a.size()) + " elements, expected " +
+                                std::to_string(expected) + ")");
 }
 
 // True for float64 arrays, false for float32; anything else is refused.

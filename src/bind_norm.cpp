@@ -17,11 +17,6 @@ Shape to_shape(const py::tuple& t) {
   return {t[0].cast<int64_t>(), t[1].cast<int64_t>(), t[2].cast<int64_t>()};
 }
 
-void check_size(const py::array& a, int64_t expected, const char* name) {
-  if (a.size() != expected)
-    throw std::invalid_argument(std::string(name) + ": size does not match the shape (N, C, S)");
-}
-
 template <class T>
 const T* in(const py::array& a, int64_t size, const char* name) {
   check_size(a, size, name);

@@ -20,11 +20,6 @@ Pool2dParams to_params(const py::object& p) {
                             get("count_include_pad"), get("divisor"));
 }
 
-void check_size(const py::array& a, int64_t expected, const char* name) {
-  if (a.size() != expected)
-    throw std::invalid_argument(std::string(name) + ": size does not match the pooling geometry");
-}
-
 struct Sizes {
   int64_t in, out;
   explicit Sizes(const Pool2dParams& p)

@@ -21,11 +21,6 @@ inline Conv2dParams to_params(const py::object& p) {
                             get("dilation_w"), get("groups"));
 }
 
-inline void check_size(const py::array& a, int64_t expected, const char* name) {
-  if (a.size() != expected)
-    throw std::invalid_argument(std::string(name) + ": size does not match the convolution geometry");
-}
-
 template <class T>
 struct ConvKernels {
   void (*forward)(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p,

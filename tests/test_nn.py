@@ -230,7 +230,7 @@ def test_wrong_dtype_names_the_layer(rng):
 def test_constructor_validation():
     with pytest.raises(ValueError, match=r"groups: in_channels \(3\) must be divisible by groups \(2\)"):
         nn.Conv2d(3, 4, 3, groups=2)
-    with pytest.raises(TypeError, match=r"in_features: expected an int, got 2.5"):
+    with pytest.raises(TypeError, match=r"in_features: expected an int, got float 2.5"):
         nn.Linear(2.5, 3)
     with pytest.raises(ValueError, match=r"p: expected a probability in \[0, 1\], got -0.1"):
         nn.Dropout(-0.1)

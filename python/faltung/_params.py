@@ -65,7 +65,7 @@ def _is_int(value) -> bool:
 def positive_int(value, name: str) -> int:
     """A positive int (TypeError for other types, ValueError for values < 1)."""
     if not _is_int(value):
-        raise TypeError(f"{name}: expected an int, got {value!r}")
+        raise TypeError(f"{name}: expected an int, got {type(value).__name__} {value!r}")
     if int(value) < 1:
         raise ValueError(f"{name}: expected a positive int, got {value!r}")
     return int(value)

@@ -1,9 +1,9 @@
 """Batches: mini-batches (x, y) over a data set held in two arrays, shuffled per epoch."""
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
+
+from .._params import positive_int
 
 
 class Batches:
@@ -22,12 +22,8 @@ class Batches:
                                 f"got {type(array).__name__}")
         if len(x) != len(y):
             raise ValueError(f"y: expected {len(x)} entries like x, got {len(y)}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
-            raise TypeError(f"batch_size: expected a positive integer, got {type(batch_size).__name__}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size: expected a positive integer, got {batch_size}")
         self.x, self.y = x, y
-        self.batch_size = int(batch_size)
+        self.batch_size = positive_int(batch_size, "batch_size")
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.rng = np.random.default_rng(seed)

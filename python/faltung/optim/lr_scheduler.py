@@ -8,16 +8,9 @@ group's current lr (so a user's change to group["lr"] carries on), and `base_lrs
 from __future__ import annotations
 
 import math
-import numbers
 
+from .._params import positive_int
 from .optimizer import Optimizer, check_number
-
-
-def _check_positive_int(value, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected a positive integer, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name}: expected a positive integer, got {value}")
 
 
 class LRScheduler:
@@ -55,7 +48,7 @@ class StepLR(LRScheduler):
     """lr = base_lr * gamma ** (epoch // step_size)."""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1):
-        _check_positive_int(step_size, "step_size")
+        positive_int(step_size, "step_size")
         check_number(gamma, "gamma", low=0.0)
         self.step_size = step_size
         self.gamma = gamma
@@ -71,7 +64,7 @@ class CosineAnnealingLR(LRScheduler):
     up instead of restarting."""
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0):
-        _check_positive_int(T_max, "T_max")
+        positive_int(T_max, "T_max")
         check_number(eta_min, "eta_min", low=0.0)
         self.T_max = T_max
         self.eta_min = eta_min
