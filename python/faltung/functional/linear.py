@@ -58,14 +58,20 @@ def linear_backward(grad_out, x, weight, *, needs_input_grad=(True, True, True),
     return gx, gw, gb
 
 
+def dropout_probability(p) -> float:
+    """p as a float in [0, 1] (ValueError otherwise): dropout's and nn.Dropout's check."""
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p <= 1:
+        raise ValueError(f"p: expected a probability in [0, 1], got {p!r}")
+    return float(p)
+
+
 def dropout(x, p=0.5, training=True, *, rng=None, out=None):
     """(y, mask): inverted dropout as in PyTorch, each element kept with probability 1 - p and
     scaled by 1 / (1 - p); mask holds that factor or 0 (dropout_backward needs it). `rng` is a
     numpy Generator or an int seed (None: fresh entropy). When not training, or p == 0, y is a
     copy of x and mask is None."""
     x = as_float_array(x, "input")
-    if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p <= 1:
-        raise ValueError(f"p: expected a probability in [0, 1], got {p!r}")
+    p = dropout_probability(p)
     y = output(out, x.shape, x.dtype)
     if not training or p == 0:
         np.copyto(y, x)

@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from .. import functional as F
+from ..functional.linear import dropout_probability
 from .._params import positive_int
 from .._validation import as_float_array, as_generator
 from . import init
@@ -48,9 +49,7 @@ class Dropout(Module):
 
     def __init__(self, p=0.5, *, rng=None):
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
-            raise ValueError(f"p: expected a probability in [0, 1], got {p!r}")
-        self.p = float(p)
+        self.p = dropout_probability(p)
         self.rng = as_generator(rng)
 
     def forward(self, x):
