@@ -30,10 +30,15 @@ inline void lane_sums(double& sum_a, double& sum_b, int64_t n, A&& a, B&& b) {
     acc_a[j] += a(i + j);
     acc_b[j] += b(i + j);
   }
-  for (int j = 0; j < kLanes; ++j) {
-    sum_a += acc_a[j];
-    sum_b += acc_b[j];
-  }
+  // Halving tree: a chain of kLanes dependent adds would cost more than a 7x7 plane's loads.
+  // sum_a and sum_b are touched once, as they may alias for all the compiler knows.
+  for (int width = kLanes / 2; width > 0; width /= 2)
+    for (int j = 0; j < width; ++j) {
+      acc_a[j] += acc_a[j + width];
+      acc_b[j] += acc_b[j + width];
+    }
+  sum_a += acc_a[0];
+  sum_b += acc_b[0];
 }
 
 inline double zero(int64_t) { return 0.0; }
