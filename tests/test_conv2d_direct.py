@@ -1,6 +1,5 @@
 """conv2d and conv2d_backward on the shapes that take the direct convolution (cpp/cpu/
-conv2d_direct.hpp: float32 on AVX-512, at most 16 output channels (fewer than 16 for the weight
-gradient), a batch that leaves at most 1/9 of its 16-image blocks empty) and on their neighbours
+conv2d_direct.hpp: float32 on AVX-512, at most 16 output channels, a batch that leaves at most 1/9 of its 16-image blocks empty) and on their neighbours
 that do not, in both dtypes and both backends, against the float64 reference."""
 from __future__ import annotations
 
@@ -18,7 +17,7 @@ CASES = {
     # 6 -> 1 channels)
     "lenet_c1": Case(n=64, c=1, o=6, h=32, w=32, kh=5, kw=5),
     "lenet_c3": Case(n=64, c=6, o=16, h=14, w=14, kh=5, kw=5),
-    # the thresholds: 16 output channels (forward yes, weight gradient no), 17 (neither);
+    # the thresholds: 16 output channels (direct), 17 (the GEMM paths);
     # one output channel; 8 and 9 (one or two register tile rows)
     "o16": Case(n=16, c=3, o=16, h=9, w=9),
     "o17": Case(n=16, c=3, o=17, h=9, w=9),

@@ -120,13 +120,7 @@ void input_to_lanes(float* xb, const float* x, int64_t block, const Conv2dParams
 
 }  // namespace
 
-bool use_direct_forward(const Conv2dParams& p) {
-  return p.out_channels <= kMaxOutputChannels && fits(p);
-}
-
-bool use_direct_weight(const Conv2dParams& p) {
-  return p.out_channels < kMaxOutputChannels && fits(p);
-}
+bool use_direct(const Conv2dParams& p) { return p.out_channels <= kMaxOutputChannels && fits(p); }
 
 void forward_direct(float* y, const float* x, const float* w, const float* bias,
                     const Conv2dParams& p, Epilogue epilogue) {
