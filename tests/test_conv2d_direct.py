@@ -1,6 +1,7 @@
 """conv2d and conv2d_backward on the shapes that take the direct convolution (cpp/cpu/
-conv2d_direct.hpp: float32 on AVX-512, at most 16 output channels, a batch that leaves at most 1/9 of its 16-image blocks empty) and on their neighbours
-that do not, in both dtypes and both backends, against the float64 reference."""
+conv2d_direct.hpp: float32 on AVX-512, at most 16 output channels, a batch that leaves at most
+1/9 of its 16-image blocks empty; for the forward, an output block of at most 1 MiB) and on
+their neighbours that do not, in both dtypes and both backends, against the float64 reference."""
 from __future__ import annotations
 
 import numpy as np
@@ -39,6 +40,9 @@ CASES = {
     "one_pixel_out": Case(n=16, c=16, o=6, h=5, w=5, kh=5, kw=5),
     "wide_rows": Case(n=16, c=1, o=6, h=3, w=70, kh=3, kw=3, padding=1),
     "no_bias": Case(n=16, c=3, o=6, h=8, w=8, bias=False),
+    # the forward's output block: 16 x 16 x 1024 floats = 1 MiB (direct), 1056 pixels (GEMM)
+    "out_block_1mib": Case(n=16, c=1, o=16, h=32, w=32, padding=1),
+    "out_block_over": Case(n=16, c=1, o=16, h=32, w=33, padding=1),
 }
 
 

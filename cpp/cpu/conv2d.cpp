@@ -43,7 +43,7 @@ template <class T>
 void conv2d_forward(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p,
                     Epilogue epilogue) {
   if constexpr (std::is_same_v<T, float>)
-    if (conv::use_direct(p)) return conv::forward_direct(y, x, w, bias, p, epilogue);
+    if (conv::use_direct_forward(p)) return conv::forward_direct(y, x, w, bias, p, epilogue);
   if (conv::choose_forward<T>(p) == conv::ForwardVariant::kIndirect)
     conv::forward_indirect(y, x, w, bias, p, epilogue);
   else
@@ -90,7 +90,7 @@ void conv2d_backward_input(T* grad_x, const T* grad_y, const T* w, const Conv2dP
 template <class T>
 void conv2d_backward_weight(T* grad_w, const T* grad_y, const T* x, const Conv2dParams& p) {
   if constexpr (std::is_same_v<T, float>)
-    if (conv::use_direct(p)) return conv::backward_weight_direct(grad_w, grad_y, x, p);
+    if (conv::use_direct_weight(p)) return conv::backward_weight_direct(grad_w, grad_y, x, p);
   if (p.out_channels_per_group() < kFewOutputChannels)
     conv::backward_weight_gathered(grad_w, grad_y, x, p);
   else

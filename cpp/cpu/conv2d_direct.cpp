@@ -35,6 +35,10 @@ const DirectKernels& kernels() {
 constexpr int64_t kMaxOutputChannels = 16;
 // One block of images in lanes (input, output or grad_y, sums) at most, per thread.
 constexpr int64_t kMaxBlockBytes = int64_t(8) << 20;
+// The forward's output block at most: beyond L2 the transposes back, 256 streams of 64 bytes
+// (16 images x 16 channels), ran slower than the GEMM's long rows (3 -> 16 channels at 56x56:
+// 0.75x; at 28x28, 0.8 MB: 1.22x).
+constexpr int64_t kMaxForwardOutBytes = int64_t(1) << 20;
 
 // One block of images in lanes: the padded input planes, then the output (or grad_y) planes.
 struct Block {
@@ -120,7 +124,13 @@ void input_to_lanes(float* xb, const float* x, int64_t block, const Conv2dParams
 
 }  // namespace
 
-bool use_direct(const Conv2dParams& p) { return p.out_channels <= kMaxOutputChannels && fits(p); }
+bool use_direct_weight(const Conv2dParams& p) {
+  return p.out_channels <= kMaxOutputChannels && fits(p);
+}
+
+bool use_direct_forward(const Conv2dParams& p) {
+  return use_direct_weight(p) && Block(p).out_size * int64_t(sizeof(float)) <= kMaxForwardOutBytes;
+}
 
 void forward_direct(float* y, const float* x, const float* w, const float* bias,
                     const Conv2dParams& p, Epilogue epilogue) {

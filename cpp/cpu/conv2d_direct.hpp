@@ -54,7 +54,8 @@ namespace faltung::conv {
 
 // Whether the direct path takes this float32 layer (AVX-512, few output channels, a batch
 // that fills the lanes), and the passes on it.
-bool use_direct(const Conv2dParams& p);
+bool use_direct_forward(const Conv2dParams& p);
+bool use_direct_weight(const Conv2dParams& p);
 void forward_direct(float* y, const float* x, const float* w, const float* bias,
                     const Conv2dParams& p, Epilogue epilogue);
 void backward_weight_direct(float* grad_w, const float* grad_y, const float* x,
