@@ -68,8 +68,9 @@ struct Tables {
     const Block b(p);
     const int64_t c_count = p.in_channels, kh = p.kernel_h, kw = p.kernel_w;
     const int64_t taps = c_count * kh * kw, pixels = p.out_pixels();
-    int64_t* t = workspace_as<int64_t>(Slot::Rows, static_cast<size_t>(pixels + taps + 2 * p.out_h));
-    int64_t *pix_off = t, *tap_off = t + pixels, *row_lo = tap_off + taps, *row_hi = row_lo + p.out_h;
+    int64_t* pix_off =
+        workspace_as<int64_t>(Slot::Rows, static_cast<size_t>(pixels + taps + 2 * p.out_h));
+    int64_t *tap_off = pix_off + pixels, *row_lo = tap_off + taps, *row_hi = row_lo + p.out_h;
     for (int64_t oy = 0; oy < p.out_h; ++oy)
       for (int64_t ox = 0; ox < p.out_w; ++ox)
         pix_off[oy * p.out_w + ox] = (oy * p.stride_h * b.cols + ox * p.stride_w) * L;
@@ -129,7 +130,8 @@ bool use_direct_weight(const Conv2dParams& p) {
 }
 
 bool use_direct_forward(const Conv2dParams& p) {
-  return use_direct_weight(p) && Block(p).out_size * int64_t(sizeof(float)) <= kMaxForwardOutBytes;
+  const int64_t out_bytes = Block(p).out_size * int64_t(sizeof(float));
+  return use_direct_weight(p) && out_bytes <= kMaxForwardOutBytes;
 }
 
 void forward_direct(float* y, const float* x, const float* w, const float* bias,
@@ -138,7 +140,8 @@ void forward_direct(float* y, const float* x, const float* w, const float* bias,
   for (int64_t i = 0; i < p.out_channels * p.col_rows(); ++i) finite &= std::isfinite(w[i]);
   const Tables tables(p, finite);
   const DirectGeometry& geo = tables.geo;
-  float* packed = workspace_as<float>(Slot::PackA, static_cast<size_t>(geo.out_channels * geo.taps));
+  float* packed =
+      workspace_as<float>(Slot::PackA, static_cast<size_t>(geo.out_channels * geo.taps));
   for (int64_t o0 = 0; o0 < geo.out_channels; o0 += geo.mr) {
     const int64_t mr = std::min(geo.mr, geo.out_channels - o0);
     for (int64_t t = 0; t < geo.taps; ++t)
