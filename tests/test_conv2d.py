@@ -335,8 +335,9 @@ def test_nan_and_inf_propagate(backend, dtype, rng):
         assert_close(y, expected, dtype=dtype, what=str(args))
 
 
-def test_nan_in_weight_propagates(backend, dtype, rng):
-    x = random_array(rng, (2, 2, 5, 5), dtype)
+@pytest.mark.parametrize("n", [2, 16])  # 16: the direct path (a NaN times padding is NaN too)
+def test_nan_in_weight_propagates(backend, dtype, rng, n):
+    x = random_array(rng, (n, 2, 5, 5), dtype)
     w = random_array(rng, (3, 2, 3, 3), dtype)
     w[1, 0, 2, 2] = np.nan
     y = faltung.conv2d(x, w, padding=1)

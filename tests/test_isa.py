@@ -1,7 +1,8 @@
 """Every micro-kernel family this machine can run (AVX-512, AVX2, plain C++), chosen with
 FALTUNG_ISA in a fresh interpreter, against the float64 reference: GEMM in its three layouts and
 conv2d forward and backward on shapes that take each of the convolution's variants (wide images
-read in place, small images gathered, strided input gradient by col2im)."""
+read in place, small images gathered, strided input gradient by col2im, few output channels by
+the direct convolution)."""
 from __future__ import annotations
 
 import numpy as np
@@ -13,7 +14,8 @@ from tests.conftest import assert_close
 from tests.test_backends import run_python
 
 # (n, c, o, size, kernel, stride, padding)
-CONV_SHAPES = [(2, 20, 36, 40, 3, 1, 1), (9, 24, 40, 7, 3, 1, 1), (2, 6, 10, 17, 5, 2, 2)]
+CONV_SHAPES = [(2, 20, 36, 40, 3, 1, 1), (9, 24, 40, 7, 3, 1, 1), (2, 6, 10, 17, 5, 2, 2),
+               (16, 6, 6, 10, 5, 1, 2)]  # the last: the direct convolution (conv2d_direct.hpp)
 GEMM_SHAPES = [("nn", 37, 300, 70), ("tn", 20, 45, 33), ("nt", 70, 290, 50)]
 
 

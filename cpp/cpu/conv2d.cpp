@@ -8,8 +8,13 @@
 //                 col2im); strided: W^T . dY and col2im.
 //   grad weight:  indirect GEMM, the padded input read in place.
 //   grad bias:    sum of grad_y per channel.
+// float32 layers with few output channels and a batch of 16 or more images take the direct
+// convolution instead (conv2d_direct.hpp), forward and grad weight, where this CPU has it.
 #include "faltung/conv2d.hpp"
 
+#include <type_traits>
+
+#include "conv2d_direct.hpp"
 #include "conv2d_work.hpp"
 
 namespace faltung {
@@ -37,6 +42,8 @@ constexpr int64_t kMostlyPadding = 4;
 template <class T>
 void conv2d_forward(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p,
                     Epilogue epilogue) {
+  if constexpr (std::is_same_v<T, float>)
+    if (conv::use_direct_forward(p)) return conv::forward_direct(y, x, w, bias, p, epilogue);
   if (conv::choose_forward<T>(p) == conv::ForwardVariant::kIndirect)
     conv::forward_indirect(y, x, w, bias, p, epilogue);
   else
@@ -82,6 +89,8 @@ void conv2d_backward_input(T* grad_x, const T* grad_y, const T* w, const Conv2dP
 
 template <class T>
 void conv2d_backward_weight(T* grad_w, const T* grad_y, const T* x, const Conv2dParams& p) {
+  if constexpr (std::is_same_v<T, float>)
+    if (conv::use_direct_weight(p)) return conv::backward_weight_direct(grad_w, grad_y, x, p);
   if (p.out_channels_per_group() < kFewOutputChannels)
     conv::backward_weight_gathered(grad_w, grad_y, x, p);
   else
