@@ -4,7 +4,10 @@
 // Backward spreads grad_y / divisor over each window (grad_x zeroed first, plane by plane).
 // Interior columns of plain windows take the separable path of pool_common.hpp; a window of whole
 // rows (global pooling) sums one contiguous block with several accumulators; the rest is scalar.
+#include <type_traits>
+
 #include "pool_common.hpp"
+#include "pool_kernels.hpp"
 
 namespace faltung {
 namespace {
@@ -109,6 +112,17 @@ void avg_forward(T* y, const T* x, const Pool2dParams& p) {
   const Windows win(p);
   if (covers_plane(win, p)) {  // global pooling: one block sum per plane
     const T div = static_cast<T>(divisor_of(win.rows[0], win.cols[0], p));
+    if constexpr (std::is_same_v<T, float>) {
+      if (const auto means = cpu::pool_kernels().plane_means) {
+        const int64_t threads = num_threads();
+#pragma omp parallel for num_threads(threads) schedule(static)
+        for (int64_t t = 0; t < threads; ++t) {  // each thread's planes in one call
+          const int64_t first = p.planes() * t / threads, last = p.planes() * (t + 1) / threads;
+          means(y + first, x + first * p.in_pixels(), last - first, p.in_pixels(), div);
+        }
+        return;
+      }
+    }
 #pragma omp parallel for num_threads(num_threads()) schedule(static)
     for (int64_t plane = 0; plane < p.planes(); ++plane)
       y[plane] = block_sum(x + plane * p.in_pixels(), p.in_pixels()) / div;
@@ -116,6 +130,16 @@ void avg_forward(T* y, const T* x, const Pool2dParams& p) {
   }
   if (pool_detail::tiles_rows(p)) {
     const T div = static_cast<T>(divisor_of(win.rows[0], win.cols[0], p));
+    if constexpr (std::is_same_v<T, float>) {
+      const auto rows_2x2 = cpu::pool_kernels().avg_2x2_rows;
+      if (rows_2x2 && p.kernel_h == 2 && p.kernel_w == 2) {
+        pool_detail::for_row_blocks(y, x, p, [rows_2x2, div](T* yb, const T* xb,
+                                                             const Pool2dParams& b) {
+          rows_2x2(yb, xb, b.out_h, b.in_w, div);
+        });
+        return;
+      }
+    }
     pool_detail::tiled_rows<T, KW>(y, x, p, [](T a, T b) { return a + b; },
                                    [div](T s) { return s / div; });
     return;

@@ -16,6 +16,7 @@
 #include <type_traits>
 
 #include "pool_common.hpp"
+#include "pool_kernels.hpp"
 #include "pool_max_blocked.hpp"
 
 namespace faltung {
@@ -145,6 +146,15 @@ void max_interior_values(T* y, const T* plane, const AxisWindow& rw, int64_t c, 
 template <class T, int64_t S, int64_t KW, bool kIndices>
 void max_forward(T* y, int64_t* indices, const T* x, const Pool2dParams& p) {
   if (!kIndices && pool_detail::tiles_rows(p)) {
+    if constexpr (std::is_same_v<T, float>) {
+      const auto rows_2x2 = cpu::pool_kernels().max_2x2_rows;
+      if (rows_2x2 && p.kernel_h == 2 && p.kernel_w == 2) {
+        pool_detail::for_row_blocks(y, x, p, [rows_2x2](T* yb, const T* xb, const Pool2dParams& b) {
+          rows_2x2(yb, xb, b.out_h, b.in_w);
+        });
+        return;
+      }
+    }
     pool_detail::tiled_rows<T, KW>(
         y, x, p, [](T a, T b) { return max_nan(a, b); }, [](T m) { return m; });
     return;
@@ -214,6 +224,12 @@ int64_t scatter_plane(T* gx, const T* gy, const int64_t* idx, const Pool2dParams
 template <class T, int64_t KW>
 bool tiled_plane(T* gx, const T* gy, const int64_t* idx, const Pool2dParams& p) {
   const int64_t w = p.in_w, kh = p.kernel_h, kw = KW ? KW : p.kernel_w;
+  if constexpr (std::is_same_v<T, float> && KW == 2) {
+    const auto plane_2x2 = cpu::pool_kernels().max_grad_2x2_plane;
+    if (plane_2x2 && kh == 2 && w == 2 * p.out_w && p.in_h == 2 * p.out_h &&
+        w < (int64_t{1} << 30))
+      return plane_2x2(gx, gy, idx, p.out_h, p.out_w);
+  }
   for (int64_t oh = 0; oh < p.out_h; ++oh) {
     T* band = gx + oh * kh * w;
     std::fill(band, band + kh * w, T(0));
