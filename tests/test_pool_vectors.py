@@ -5,7 +5,9 @@ take the portable loops, which these cases check just the same): 2x2/2 windows t
 so the cases cut rows at every vector boundary (1, 7, 8, 9, 15, 16, 17, 28 and 33 outputs per
 row), tall batches cut into blocks of 64 output rows, odd heights and widths (rows or columns no
 window covers), ties, NaN and +-inf, backward indices that name a cell outside their own window
-(the scatter fallback) in the first and in the last row; in a fresh interpreter per ISA too."""
+(the scatter fallback) in the first and in the last row; average pooling 3x3/1 with padding 1
+(box sums, forward and backward) on planes 1 to 35 wide and 1 to 5 high, with every divisor rule;
+in a fresh interpreter per ISA too."""
 from __future__ import annotations
 
 import numpy as np
@@ -101,6 +103,27 @@ def test_global_avg_plane_sizes(backend, dtype, rng, hw):
                  scale=np.abs(np.nan_to_num(x.astype(np.float64))).mean(axis=(2, 3), keepdims=True))
 
 
+BOX_SHAPES = [(2, 3, 5, w) for w in (1, 2, 15, 16, 17, 32, 33, 35)] + [
+    (1, 2, 1, 7), (1, 2, 2, 18), (1, 2, 3, 3), (3, 7, 9, 9)]
+BOX_MODES = {"count_pad": {}, "divisor_override": {"divisor_override": 5},
+             "real_cells_only": {"count_include_pad": False}}
+
+
+@pytest.mark.parametrize("mode", list(BOX_MODES))
+@pytest.mark.parametrize("shape", BOX_SHAPES, ids=["x".join(map(str, s)) for s in BOX_SHAPES])
+def test_avg_3x3_stride1_pad1(backend, dtype, rng, shape, mode):
+    kw = BOX_MODES[mode]
+    x = random_array(rng, shape, dtype)
+    x.reshape(-1)[::11] = np.inf
+    x.reshape(-1)[5::13] = np.nan
+    with np.errstate(invalid="ignore"):
+        expected = ref.avg_pool2d(x, 3, 1, 1, **kw)
+    assert_close(faltung.avg_pool2d(x, 3, 1, 1, **kw), expected, dtype=dtype)
+    gy = random_array(rng, shape, dtype)
+    assert_close(faltung.avg_pool2d_backward(gy, x, 3, 1, 1, **kw),
+                 ref.avg_pool2d_backward(gy, shape, 3, 1, 1, **kw), dtype=dtype)
+
+
 @pytest.mark.parametrize("isa", ["avx512", "avx2", "generic"])
 def test_vector_paths_per_isa(tmp_path, isa):
     """The same cases in a fresh interpreter per FALTUNG_ISA: the AVX-512 loops exist only there."""
@@ -120,6 +143,8 @@ def test_vector_paths_per_isa(tmp_path, isa):
             r[f"a{{i}}"] = faltung.avg_pool2d(np.nan_to_num(x), 2)
             r[f"gx{{i}}"] = faltung.max_pool2d_backward(gy, x, idx, 2)
             r[f"m{{i}}"] = faltung.global_avg_pool2d(np.nan_to_num(x))
+            r[f"b{{i}}"] = faltung.avg_pool2d(np.nan_to_num(x), 3, 1, 1)
+            r[f"bg{{i}}"] = faltung.avg_pool2d_backward(gy[..., :1, :1] + x * 0, x, 3, 1, 1)
         np.savez(r"{tmp_path / 'results.npz'}", **r)
         print(json.dumps({{"isa": faltung.gemm_kernel_name()}}))
     """, tmp_path, FALTUNG_ISA=isa, FALTUNG_BACKEND="cpp")
@@ -135,6 +160,11 @@ def test_vector_paths_per_isa(tmp_path, isa):
         assert_close(got[f"a{i}"], ref.avg_pool2d(x0, 2), dtype=f32, what=str(shape))
         assert_close(got[f"gx{i}"], ref.max_pool2d_backward(gy, x.shape, idx), dtype=f32,
                      kind="exact", what=str(shape))
+        assert_close(got[f"b{i}"], ref.avg_pool2d(x0, 3, 1, 1), dtype=f32, what=str(shape))
+        g = gy[..., :1, :1] + x * 0
+        with np.errstate(invalid="ignore"):
+            assert_close(got[f"bg{i}"], ref.avg_pool2d_backward(g, x.shape, 3, 1, 1), dtype=f32,
+                         what=str(shape))
         assert_close(got[f"m{i}"], x0.astype(np.float64).mean(axis=(2, 3), keepdims=True),
                      dtype=f32, scale=np.abs(x0.astype(np.float64)).mean(axis=(2, 3), keepdims=True),
                      what=str(shape))

@@ -22,6 +22,10 @@ struct PoolKernels {
                              int64_t out_w);
   // y[i] = (sum of x[i n .. (i + 1) n)) / div for i < planes: global average pooling.
   void (*plane_means)(float* y, const float* x, int64_t planes, int64_t n, float div);
+  // out = (3x3 box sums of in, zero outside the plane) / div over `planes` planes of h x w:
+  // average pooling 3x3, stride 1, padding 1 with one divisor for every
+  // window (Inception's branch pool), forward on x and backward on grad_y alike.
+  void (*box_3x3)(float* out, const float* in, int64_t planes, int64_t h, int64_t w, float div);
 };
 
 const PoolKernels& pool_kernels();  // the table for this CPU

@@ -138,8 +138,11 @@ bool max_grad_2x2_plane(float* gx, const float* g, const int64_t* idx, int64_t o
           _mm512_sub_epi64(load_first(ir + j, ahead), _mm512_add_epi64(base, step));
       const __m512i off_hi =
           _mm512_sub_epi64(load_first(ir + j + 8, ahead - 8), _mm512_add_epi64(base, step_hi));
-      const __m512i off = _mm512_inserti64x4(
-          _mm512_zextsi256_si512(_mm512_maskz_cvtusepi64_epi32(0xFF, off_lo)),
+      // (the zero-masked insert: the plain one draws a false GCC 12 warning)
+      const __m512i off = _mm512_maskz_inserti64x4(
+          0xFF,
+          _mm512_maskz_inserti64x4(0xFF, _mm512_setzero_si512(),
+                                   _mm512_maskz_cvtusepi64_epi32(0xFF, off_lo), 0),
           _mm512_maskz_cvtusepi64_epi32(0xFF, off_hi), 1);
       __mmask16 at[4];
       for (int c = 0; c < 4; ++c) at[c] = _mm512_cmpeq_epi32_mask(off, cell[c]);
@@ -154,6 +157,49 @@ bool max_grad_2x2_plane(float* gx, const float* g, const int64_t* idx, int64_t o
     }
   }
   return true;
+}
+
+// Row by row, 16 columns at a time: the (up to) three input rows around the row add into
+// vertical sums (lanes past the row's end zeroed: the padding), kept in registers for the
+// previous, this and the next 16 columns, so each output's left and right neighbours are two
+// lane shifts (no stack row: reloading just-stored vectors at an offset stalls the store
+// forwarding); out = ((left + centre) + right) / div. Loads read whole vectors up to the end of
+// the planes given (lanes past a row read the next one, then are zeroed), stores write whole
+// vectors up to out's end (the next row's store overwrites what lands past a row).
+void box_3x3(float* out, const float* in, int64_t planes, int64_t h, int64_t w, float div) {
+  const float* in_end = in + planes * h * w;
+  const float* out_end = out + planes * h * w;
+  const __m512 d = _mm512_set1_ps(div), zero = _mm512_setzero_ps();
+  const __mmask16 all = 0xFFFF;
+  for (int64_t plane = 0; plane < planes; ++plane) {
+    const float* src = in + plane * h * w;
+    float* dst = out + plane * h * w;
+    for (int64_t r = 0; r < h; ++r) {
+      const float* lo = src + (r > 0 ? r - 1 : 0) * w;
+      const int64_t rows = (r > 0 ? 2 : 1) + (r + 1 < h ? 1 : 0);
+      auto column_sums = [&](int64_t c) {
+        if (c >= w) return zero;
+        __m512 sum = load_first(lo + c, in_end - (lo + c));
+        for (int64_t i = 1; i < rows; ++i)
+          sum = _mm512_add_ps(sum, load_first(lo + i * w + c, in_end - (lo + i * w + c)));
+        return w - c >= 16 ? sum : _mm512_maskz_mov_ps(first_lanes(w - c), sum);
+      };
+      float* o = dst + r * w;
+      __m512 prev = zero, cur = column_sums(0);
+      for (int64_t c = 0; c < w; c += 16) {
+        const __m512 next = column_sums(c + 16);
+        const __m512 left = _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(
+            all, _mm512_castps_si512(cur), _mm512_castps_si512(prev), 15));
+        const __m512 right = _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(
+            all, _mm512_castps_si512(next), _mm512_castps_si512(cur), 1));
+        const __m512 y = _mm512_div_ps(_mm512_add_ps(_mm512_add_ps(left, cur), right), d);
+        if (o + c + 16 <= out_end) _mm512_storeu_ps(o + c, y);
+        else _mm512_mask_storeu_ps(o + c, first_lanes(w - c), y);
+        prev = cur;
+        cur = next;
+      }
+    }
+  }
 }
 
 void plane_means(float* y, const float* x, int64_t planes, int64_t n, float div) {
@@ -177,6 +223,7 @@ bool avx512_pool_kernels(PoolKernels* k) {
   k->avg_2x2_rows = avg_2x2_rows;
   k->max_grad_2x2_plane = max_grad_2x2_plane;
   k->plane_means = plane_means;
+  k->box_3x3 = box_3x3;
   return true;
 }
 
