@@ -7,7 +7,8 @@ row), tall batches cut into blocks of 64 output rows, odd heights and widths (ro
 window covers), ties, NaN and +-inf, backward indices that name a cell outside their own window
 (the scatter fallback) in the first and in the last row; average pooling 3x3/1 with padding 1
 (box sums, forward and backward) on planes 1 to 35 wide and 1 to 5 high, with every divisor rule;
-in a fresh interpreter per ISA too."""
+max-pool backward of 3x3/2 windows on planes 112 columns and wider (the row-by-row gather:
+shared cells, padding 0 and 1, ceil_mode, foreign indices); in a fresh interpreter per ISA too."""
 from __future__ import annotations
 
 import numpy as np
@@ -124,6 +125,42 @@ def test_avg_3x3_stride1_pad1(backend, dtype, rng, shape, mode):
                  ref.avg_pool2d_backward(gy, shape, 3, 1, 1, **kw), dtype=dtype)
 
 
+GATHER_SHAPES = [(1, 2, 7, 112), (1, 2, 6, 113), (2, 1, 5, 130), (1, 1, 3, 200)]
+
+
+@pytest.mark.parametrize("ceil_mode", [False, True])
+@pytest.mark.parametrize("padding", [0, 1])
+@pytest.mark.parametrize("shape", GATHER_SHAPES, ids=["x".join(map(str, s)) for s in GATHER_SHAPES])
+def test_max_3x3s2_backward_wide(backend, dtype, rng, shape, padding, ceil_mode):
+    """Ties put many maxima on the cells neighbouring windows share: their gradients add up."""
+    for x in (random_array(rng, shape, dtype), _special(rng, shape, dtype)):
+        _, idx = faltung.max_pool2d(x, 3, 2, padding, 1, ceil_mode, True)
+        gy = random_array(rng, idx.shape, dtype)
+        gx = faltung.max_pool2d_backward(gy, x, idx, 3, 2, padding, 1, ceil_mode)
+        assert_close(gx, ref.max_pool2d_backward(gy, x.shape, idx), dtype=dtype,
+                     scale=ref.max_pool2d_backward(np.abs(gy), x.shape, idx))
+
+
+@pytest.mark.parametrize("where", ["first", "last", "outside_plane_row"])
+def test_max_3x3s2_backward_wide_foreign_index(backend, dtype, rng, where):
+    """An index outside its own window sends its plane to the scatter, with the same result;
+    one naming the cell just past a row's end (the next row's first) too."""
+    shape = (1, 2, 7, 112)
+    x = random_array(rng, shape, dtype)
+    _, idx = faltung.max_pool2d(x, 3, 2, return_indices=True)
+    plane = idx[0, 1]
+    if where == "first":
+        plane[0, 0] = 5 * 112 + 50
+    elif where == "last":
+        plane[-1, -1] = 0
+    else:
+        plane[0, -1] = 112   # window (0, 54) covers columns 108..110 of rows 0..2
+    gy = random_array(rng, idx.shape, dtype)
+    gx = faltung.max_pool2d_backward(gy, x, idx, 3, 2)
+    assert_close(gx, ref.max_pool2d_backward(gy, x.shape, idx), dtype=dtype,
+                 scale=ref.max_pool2d_backward(np.abs(gy), x.shape, idx))
+
+
 @pytest.mark.parametrize("isa", ["avx512", "avx2", "generic"])
 def test_vector_paths_per_isa(tmp_path, isa):
     """The same cases in a fresh interpreter per FALTUNG_ISA: the AVX-512 loops exist only there."""
@@ -145,6 +182,12 @@ def test_vector_paths_per_isa(tmp_path, isa):
             r[f"m{{i}}"] = faltung.global_avg_pool2d(np.nan_to_num(x))
             r[f"b{{i}}"] = faltung.avg_pool2d(np.nan_to_num(x), 3, 1, 1)
             r[f"bg{{i}}"] = faltung.avg_pool2d_backward(gy[..., :1, :1] + x * 0, x, 3, 1, 1)
+        for i, shape in enumerate({GATHER_SHAPES!r}):
+            x = rng.integers(-2, 3, shape).astype(np.float32)
+            _, idx = faltung.max_pool2d(x, 3, 2, 1, 1, True, True)
+            gy = rng.standard_normal(idx.shape).astype(np.float32)
+            r[f"wx{{i}}"], r[f"wgy{{i}}"], r[f"widx{{i}}"] = x, gy, idx
+            r[f"wgx{{i}}"] = faltung.max_pool2d_backward(gy, x, idx, 3, 2, 1, 1, True)
         np.savez(r"{tmp_path / 'results.npz'}", **r)
         print(json.dumps({{"isa": faltung.gemm_kernel_name()}}))
     """, tmp_path, FALTUNG_ISA=isa, FALTUNG_BACKEND="cpp")
@@ -161,6 +204,13 @@ def test_vector_paths_per_isa(tmp_path, isa):
         assert_close(got[f"gx{i}"], ref.max_pool2d_backward(gy, x.shape, idx), dtype=f32,
                      kind="exact", what=str(shape))
         assert_close(got[f"b{i}"], ref.avg_pool2d(x0, 3, 1, 1), dtype=f32, what=str(shape))
+        if i < len(GATHER_SHAPES):
+            wgy, widx = got[f"wgy{i}"], got[f"widx{i}"]
+            _, ridx = ref.max_pool2d(got[f"wx{i}"], 3, 2, 1, 1, True)
+            np.testing.assert_array_equal(widx, ridx)
+            assert_close(got[f"wgx{i}"], ref.max_pool2d_backward(wgy, got[f"wx{i}"].shape, widx),
+                         dtype=f32, scale=ref.max_pool2d_backward(np.abs(wgy), got[f"wx{i}"].shape,
+                                                                  widx))
         g = gy[..., :1, :1] + x * 0
         with np.errstate(invalid="ignore"):
             assert_close(got[f"bg{i}"], ref.avg_pool2d_backward(g, x.shape, 3, 1, 1), dtype=f32,

@@ -26,6 +26,13 @@ struct PoolKernels {
   // average pooling 3x3, stride 1, padding 1 with one divisor for every
   // window (Inception's branch pool), forward on x and backward on grad_y alike.
   void (*box_3x3)(float* out, const float* in, int64_t planes, int64_t h, int64_t w, float div);
+  // 3x3 windows with stride 2 (AlexNet, ResNet's stem; pad_top, pad_left 0 or 1, dilation 1),
+  // max-pool backward of one h x w plane (3 <= w, h w < 2^31): every cell of gx gets the sum of
+  // the gradients whose index names it. Returns false, with gx partly written, when some index
+  // does not name a cell of its own window.
+  bool (*max_grad_3x3s2_plane)(float* gx, const float* g, const int64_t* idx, int64_t h,
+                               int64_t w, int64_t out_h, int64_t out_w, int64_t pad_top,
+                               int64_t pad_left);
 };
 
 const PoolKernels& pool_kernels();  // the table for this CPU

@@ -159,6 +159,95 @@ bool max_grad_2x2_plane(float* gx, const float* g, const int64_t* idx, int64_t o
   return true;
 }
 
+// Input row by input row, as a gather: a cell receives the gradient of every window (at most
+// two per row: window rows overlap by one) whose index names it, and 0 otherwise, so grad_x is
+// written once, in address order, with no zero fill first. For 16 windows t of one output row
+// (padded columns 2t .. 2t + 2), offset = index - (row start + 2t - pad_left) is 0, 1 or 2 where
+// the index lies in this row (narrowed to int32 with unsigned saturation as above); padded
+// column 2t then takes A(t) + C(t - 1) and 2t + 1 takes B(t), where A, B, C are the gradient
+// masked by offset 0, 1, 2 (and by the column lying inside the row). C(t - 1) is a lane shift
+// of C with the previous 16 windows' C. The interleaved even and odd columns are stored whole
+// where they stay inside the plane (what lands past a row's end is overwritten by the next row;
+// the first store of a row with pad_left 1 is masked, as its first lane is the padding).
+// Every match is counted: fewer matches than windows means some index lies outside its window
+// (or the plane), and the caller scatters the plane instead.
+bool max_grad_3x3s2_plane(float* gx, const float* g, const int64_t* idx, int64_t h, int64_t w,
+                          int64_t out_h, int64_t out_w, int64_t pad_top, int64_t pad_left) {
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i lane64 = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+  const __m512i pairs_lo =
+      _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i pairs_hi = _mm512_add_epi32(pairs_lo, _mm512_set1_epi32(8));
+  const __m512i one = _mm512_set1_epi32(1), two = _mm512_set1_epi32(2);
+  const __m512i width = _mm512_set1_epi32(static_cast<int32_t>(w));
+  const __mmask16 all = 0xFFFF;
+  const int64_t windows = out_h * out_w;
+  const float* end = gx + h * w;
+  const int64_t chunks = (w + pad_left + 31) / 32;  // 32 padded columns each
+  int64_t matched = 0;
+  for (int64_t r = 0; r < h; ++r) {
+    const int64_t pr = r + pad_top;
+    int64_t source[2], count_sources = 0;  // output rows whose windows hold row r
+    if (pr / 2 < out_h) source[count_sources++] = pr / 2;
+    if (pr % 2 == 0 && pr >= 2 && pr / 2 - 1 < out_h) source[count_sources++] = pr / 2 - 1;
+    __m512 carry[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};  // C of the previous chunk
+    float* row = gx + r * w;
+    for (int64_t q = 0; q < chunks; ++q) {
+      const int64_t t0 = 16 * q;
+      const __m512i t = _mm512_add_epi32(lane, _mm512_set1_epi32(static_cast<int32_t>(t0)));
+      const __m512i col = _mm512_sub_epi32(  // input column of padded column 2t
+          _mm512_add_epi32(t, t), _mm512_set1_epi32(static_cast<int32_t>(pad_left)));
+      const __mmask16 live = first_lanes(out_w - t0);
+      const __mmask16 in0 = live & _mm512_cmpge_epi32_mask(col, _mm512_setzero_si512()) &
+                            _mm512_cmplt_epi32_mask(col, width);
+      const __mmask16 in1 = live & _mm512_cmplt_epi32_mask(_mm512_add_epi32(col, one), width);
+      const __mmask16 in2 = live & _mm512_cmplt_epi32_mask(_mm512_add_epi32(col, two), width);
+      __m512 even = _mm512_setzero_ps(), odd = _mm512_setzero_ps();
+      for (int64_t k = 0; k < count_sources; ++k) {
+        const int64_t oh = source[k], o = oh * out_w + t0;
+        __m512 a = _mm512_setzero_ps(), b = a, c = a;
+        if (live) {
+          const int64_t ahead = windows - o;  // readable windows of the plane
+          const __m512 gv = load_first(g + o, ahead);
+          const __m512i base = _mm512_set1_epi64(r * w + 2 * t0 - pad_left);
+          const __m512i lo = _mm512_sub_epi64(load_first(idx + o, ahead),
+                                              _mm512_add_epi64(base, lane64));
+          const __m512i hi = _mm512_sub_epi64(
+              load_first(idx + o + 8, ahead - 8),
+              _mm512_add_epi64(base, _mm512_add_epi64(lane64, _mm512_set1_epi64(16))));
+          const __m512i off = _mm512_maskz_inserti64x4(
+              0xFF,
+              _mm512_maskz_inserti64x4(0xFF, _mm512_setzero_si512(),
+                                       _mm512_maskz_cvtusepi64_epi32(0xFF, lo), 0),
+              _mm512_maskz_cvtusepi64_epi32(0xFF, hi), 1);
+          const __mmask16 m0 = in0 & _mm512_cmpeq_epi32_mask(off, _mm512_setzero_si512());
+          const __mmask16 m1 = in1 & _mm512_cmpeq_epi32_mask(off, one);
+          const __mmask16 m2 = in2 & _mm512_cmpeq_epi32_mask(off, two);
+          matched += __builtin_popcount(m0) + __builtin_popcount(m1) + __builtin_popcount(m2);
+          a = _mm512_maskz_mov_ps(m0, gv);
+          b = _mm512_maskz_mov_ps(m1, gv);
+          c = _mm512_maskz_mov_ps(m2, gv);
+        }
+        const __m512 c_before = _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(
+            all, _mm512_castps_si512(c), _mm512_castps_si512(carry[k]), 15));
+        even = _mm512_add_ps(even, _mm512_add_ps(a, c_before));
+        odd = _mm512_add_ps(odd, b);
+        carry[k] = c;
+      }
+      float* dst = row + 32 * q - pad_left;  // padded column 32 q
+      for (int half = 0; half < 2; ++half, dst += 16) {
+        const __m512 v = _mm512_permutex2var_ps(even, half ? pairs_hi : pairs_lo, odd);
+        const int64_t first = (q == 0 && half == 0) ? pad_left : 0;  // lanes before the row
+        const int64_t valid = row + w - dst;                          // lanes inside the row
+        if (valid <= 0) break;
+        if (first == 0 && dst + 16 <= end) _mm512_storeu_ps(dst, v);
+        else _mm512_mask_storeu_ps(dst, first_lanes(valid) & ~first_lanes(first), v);
+      }
+    }
+  }
+  return matched == windows;
+}
+
 // Row by row, 16 columns at a time: the (up to) three input rows around the row add into
 // vertical sums (lanes past the row's end zeroed: the padding), kept in registers for the
 // previous, this and the next 16 columns, so each output's left and right neighbours are two
@@ -224,6 +313,7 @@ bool avx512_pool_kernels(PoolKernels* k) {
   k->max_grad_2x2_plane = max_grad_2x2_plane;
   k->plane_means = plane_means;
   k->box_3x3 = box_3x3;
+  k->max_grad_3x3s2_plane = max_grad_3x3s2_plane;
   return true;
 }
 
