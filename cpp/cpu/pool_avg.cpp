@@ -4,6 +4,9 @@
 // Backward spreads grad_y / divisor over each window (grad_x zeroed first, plane by plane).
 // Interior columns of plain windows take the separable path of pool_common.hpp; a window of whole
 // rows (global pooling) sums one contiguous block with several accumulators; the rest is scalar.
+// float32 on AVX-512 (pool_kernels.hpp): global pooling, 2x2/2 windows tiling whole rows
+// (forward) and 3x3/1 windows with padding 1 and one divisor (forward and backward: box sums)
+// run vector loops instead.
 #include <type_traits>
 
 #include "pool_common.hpp"

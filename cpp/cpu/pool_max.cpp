@@ -5,7 +5,8 @@
 // and a window of -inf reports its first real tap. Interior columns run a row-at-a-time loop
 // over the window's taps that the compiler vectorises (values only: the separable path of
 // pool_common.hpp); border columns take the scalar path. float32 on AVX-512 with 3x3 or
-// larger kernels on small planes goes to the channel-blocked tiles (pool_max_blocked.cpp).
+// larger kernels on small planes goes to the channel-blocked tiles (pool_max_blocked.cpp), and
+// 2x2/2 windows tiling whole rows (values only) to the AVX-512 row loop (pool_kernels.hpp).
 // Backward, plane by plane (planes are independent: no atomics): tiling windows (2x2/2) store
 // each gradient into a zeroed band of rows (float32 on AVX-512: every cell written once, no
 // zeroing); 3x3/2 windows in float32 on AVX-512 gather each cell's gradients row by row
