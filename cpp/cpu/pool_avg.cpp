@@ -4,7 +4,13 @@
 // Backward spreads grad_y / divisor over each window (grad_x zeroed first, plane by plane).
 // Interior columns of plain windows take the separable path of pool_common.hpp; a window of whole
 // rows (global pooling) sums one contiguous block with several accumulators; the rest is scalar.
+// float32 on AVX-512 (pool_kernels.hpp): global pooling, 2x2/2 windows tiling whole rows
+// (forward) and 3x3/1 windows with padding 1 and one divisor (forward and backward: box sums)
+// run vector loops instead.
+#include <type_traits>
+
 #include "pool_common.hpp"
+#include "pool_kernels.hpp"
 
 namespace faltung {
 namespace {
@@ -32,6 +38,42 @@ T block_sum(const T* a, int64_t n) {
     for (int k = 0; k < 8; ++k) s[k] += a[i + k];
   for (; i < n; ++i) s[0] += a[i];
   return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+// f(first, count) over each thread's contiguous range of `planes` planes.
+template <class F>
+void thread_planes(int64_t planes, F f) {
+  const int64_t threads = num_threads();
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t t = 0; t < threads; ++t) {
+    const int64_t first = planes * t / threads, last = planes * (t + 1) / threads;
+    f(first, last - first);
+  }
+}
+
+// 3x3 windows, stride 1, padding 1 on every side, output the input's size and one divisor for
+// every window (counting the padding, or divisor_override): the forward is a box sum of x and the
+// backward the same box sum of grad_y (a cell lies in the windows centred on its neighbours).
+bool box_3x3_same(const Pool2dParams& p) {
+  return !p.adaptive && p.kernel_h == 3 && p.kernel_w == 3 && p.stride_h == 1 &&
+         p.stride_w == 1 && p.pad_top == 1 && p.pad_bottom == 1 && p.pad_left == 1 &&
+         p.pad_right == 1 && p.dilation_h == 1 && p.dilation_w == 1 && p.out_h == p.in_h &&
+         p.out_w == p.in_w && (p.divisor || p.count_include_pad);
+}
+
+// The box sums of box_3x3_same in the AVX-512 loop, if there is one (float32).
+template <class T>
+bool box_3x3(T* out, const T* in, const Pool2dParams& p) {
+  if constexpr (std::is_same_v<T, float>) {
+    const auto box = cpu::pool_kernels().box_3x3;
+    if (!box || !box_3x3_same(p)) return false;
+    const float div = static_cast<float>(p.divisor ? p.divisor : 9);
+    thread_planes(p.planes(), [&](int64_t first, int64_t count) {
+      box(out + first * p.in_pixels(), in + first * p.in_pixels(), count, p.in_h, p.in_w, div);
+    });
+    return true;
+  }
+  return false;
 }
 
 template <class T>
@@ -109,6 +151,14 @@ void avg_forward(T* y, const T* x, const Pool2dParams& p) {
   const Windows win(p);
   if (covers_plane(win, p)) {  // global pooling: one block sum per plane
     const T div = static_cast<T>(divisor_of(win.rows[0], win.cols[0], p));
+    if constexpr (std::is_same_v<T, float>) {
+      if (const auto means = cpu::pool_kernels().plane_means) {
+        thread_planes(p.planes(), [&](int64_t first, int64_t count) {
+          means(y + first, x + first * p.in_pixels(), count, p.in_pixels(), div);
+        });
+        return;
+      }
+    }
 #pragma omp parallel for num_threads(num_threads()) schedule(static)
     for (int64_t plane = 0; plane < p.planes(); ++plane)
       y[plane] = block_sum(x + plane * p.in_pixels(), p.in_pixels()) / div;
@@ -116,10 +166,21 @@ void avg_forward(T* y, const T* x, const Pool2dParams& p) {
   }
   if (pool_detail::tiles_rows(p)) {
     const T div = static_cast<T>(divisor_of(win.rows[0], win.cols[0], p));
+    if constexpr (std::is_same_v<T, float>) {
+      const auto rows_2x2 = cpu::pool_kernels().avg_2x2_rows;
+      if (rows_2x2 && p.kernel_h == 2 && p.kernel_w == 2) {
+        pool_detail::for_row_blocks(y, x, p, [rows_2x2, div](T* yb, const T* xb,
+                                                             const Pool2dParams& b) {
+          rows_2x2(yb, xb, b.out_h, b.in_w, div);
+        });
+        return;
+      }
+    }
     pool_detail::tiled_rows<T, KW>(y, x, p, [](T a, T b) { return a + b; },
                                    [div](T s) { return s / div; });
     return;
   }
+  if (box_3x3(y, x, p)) return;
   const int64_t chunk = pool_detail::separable_chunk(p);
   const int64_t begin = chunk ? win.interior_begin : p.out_w;
   const int64_t end = chunk ? win.interior_end : p.out_w;
@@ -182,6 +243,7 @@ void avg_backward(T* grad_x, const T* grad_y, const Pool2dParams& p) {
                                        grad_y + plane * p.out_pixels(), div, p);
     return;
   }
+  if (box_3x3(grad_x, grad_y, p)) return;
   const int64_t chunk = pool_detail::separable_chunk(p);
   const int64_t begin = chunk ? win.interior_begin : p.out_w;
   const int64_t end = chunk ? win.interior_end : p.out_w;

@@ -108,28 +108,35 @@ void tiled_rows_plane(T* y, const T* x, const Pool2dParams& p, Combine combine, 
   }
 }
 
-// A whole tiles_rows forward. When the windows also cover every input row (in_h == out_h *
-// kernel_h) the planes follow each other without a gap, so the batch is one tall plane cut into
-// blocks of output rows; otherwise plane by plane.
-template <class T, int64_t KW, class Combine, class Finish>
-void tiled_rows(T* y, const T* x, const Pool2dParams& p, Combine combine, Finish finish) {
+// Runs block(y, x, b) over a whole tiles_rows geometry, b the params of one block of output rows
+// (b.out_h of them, from b.in_h input rows). When the windows also cover every input row
+// (in_h == out_h * kernel_h) the planes follow each other without a gap, so the batch is one
+// tall plane cut into blocks of output rows; otherwise plane by plane.
+template <class T, class Block>
+void for_row_blocks(T* y, const T* x, const Pool2dParams& p, Block block) {
   if (p.in_h == p.out_h * p.kernel_h) {
     constexpr int64_t kBlock = 64;  // output rows per task
     const int64_t total = p.planes() * p.out_h;
 #pragma omp parallel for num_threads(num_threads()) schedule(static)
     for (int64_t r0 = 0; r0 < total; r0 += kBlock) {
-      Pool2dParams block = p;
-      block.out_h = std::min(kBlock, total - r0);
-      block.in_h = block.out_h * p.kernel_h;
-      tiled_rows_plane<T, KW>(y + r0 * p.out_w, x + r0 * p.kernel_h * p.in_w, block, combine,
-                              finish);
+      Pool2dParams b = p;
+      b.out_h = std::min(kBlock, total - r0);
+      b.in_h = b.out_h * p.kernel_h;
+      block(y + r0 * p.out_w, x + r0 * p.kernel_h * p.in_w, b);
     }
     return;
   }
 #pragma omp parallel for num_threads(num_threads()) schedule(static)
   for (int64_t plane = 0; plane < p.planes(); ++plane)
-    tiled_rows_plane<T, KW>(y + plane * p.out_pixels(), x + plane * p.in_pixels(), p, combine,
-                            finish);
+    block(y + plane * p.out_pixels(), x + plane * p.in_pixels(), p);
+}
+
+// A whole tiles_rows forward in the portable loops of tiled_rows_plane.
+template <class T, int64_t KW, class Combine, class Finish>
+void tiled_rows(T* y, const T* x, const Pool2dParams& p, Combine combine, Finish finish) {
+  for_row_blocks(y, x, p, [&](T* yb, const T* xb, const Pool2dParams& b) {
+    tiled_rows_plane<T, KW>(yb, xb, b, combine, finish);
+  });
 }
 
 }  // namespace faltung::pool_detail

@@ -5,10 +5,13 @@
 // and a window of -inf reports its first real tap. Interior columns run a row-at-a-time loop
 // over the window's taps that the compiler vectorises (values only: the separable path of
 // pool_common.hpp); border columns take the scalar path. float32 on AVX-512 with 3x3 or
-// larger kernels on small planes goes to the channel-blocked tiles (pool_max_blocked.cpp).
+// larger kernels on small planes goes to the channel-blocked tiles (pool_max_blocked.cpp), and
+// 2x2/2 windows tiling whole rows (values only) to the AVX-512 row loop (pool_kernels.hpp).
 // Backward, plane by plane (planes are independent: no atomics): tiling windows (2x2/2) store
-// each gradient into a zeroed band of rows; other windows zero the thread's planes in one go
-// and add each gradient at its index (overlaps accumulate).
+// each gradient into a zeroed band of rows (float32 on AVX-512: every cell written once, no
+// zeroing); 3x3/2 windows in float32 on AVX-512 gather each cell's gradients row by row
+// (pool_kernels_avx512.cpp); other windows, and planes whose indices leave their windows, zero
+// the planes and add each gradient at its index (overlaps accumulate).
 #include <omp.h>
 
 #include <cmath>
@@ -16,6 +19,7 @@
 #include <type_traits>
 
 #include "pool_common.hpp"
+#include "pool_kernels.hpp"
 #include "pool_max_blocked.hpp"
 
 namespace faltung {
@@ -145,6 +149,15 @@ void max_interior_values(T* y, const T* plane, const AxisWindow& rw, int64_t c, 
 template <class T, int64_t S, int64_t KW, bool kIndices>
 void max_forward(T* y, int64_t* indices, const T* x, const Pool2dParams& p) {
   if (!kIndices && pool_detail::tiles_rows(p)) {
+    if constexpr (std::is_same_v<T, float>) {
+      const auto rows_2x2 = cpu::pool_kernels().max_2x2_rows;
+      if (rows_2x2 && p.kernel_h == 2 && p.kernel_w == 2) {
+        pool_detail::for_row_blocks(y, x, p, [rows_2x2](T* yb, const T* xb, const Pool2dParams& b) {
+          rows_2x2(yb, xb, b.out_h, b.in_w);
+        });
+        return;
+      }
+    }
     pool_detail::tiled_rows<T, KW>(
         y, x, p, [](T a, T b) { return max_nan(a, b); }, [](T m) { return m; });
     return;
@@ -214,6 +227,12 @@ int64_t scatter_plane(T* gx, const T* gy, const int64_t* idx, const Pool2dParams
 template <class T, int64_t KW>
 bool tiled_plane(T* gx, const T* gy, const int64_t* idx, const Pool2dParams& p) {
   const int64_t w = p.in_w, kh = p.kernel_h, kw = KW ? KW : p.kernel_w;
+  if constexpr (std::is_same_v<T, float> && KW == 2) {
+    const auto plane_2x2 = cpu::pool_kernels().max_grad_2x2_plane;
+    if (plane_2x2 && kh == 2 && w == 2 * p.out_w && p.in_h == 2 * p.out_h &&
+        w < (int64_t{1} << 30))
+      return plane_2x2(gx, gy, idx, p.out_h, p.out_w);
+  }
   for (int64_t oh = 0; oh < p.out_h; ++oh) {
     T* band = gx + oh * kh * w;
     std::fill(band, band + kh * w, T(0));
@@ -232,6 +251,10 @@ bool tiled_plane(T* gx, const T* gy, const int64_t* idx, const Pool2dParams& p) 
   return true;
 }
 
+// Planes at least this wide gather 3x3/2 gradients (measured, docs/performance.md P18: 112
+// columns gain, 13 to 55 lose: 16-window vectors on rows of 6 to 27 windows).
+constexpr int64_t kGather3x3MinWidth = 112;
+
 template <class T, int64_t KW>
 int64_t max_backward(T* grad_x, const T* grad_y, const int64_t* indices, const Pool2dParams& p) {
   const bool tiled = p.kernel_h == p.stride_h && p.kernel_w == p.stride_w && p.pad_top == 0 &&
@@ -239,19 +262,33 @@ int64_t max_backward(T* grad_x, const T* grad_y, const int64_t* indices, const P
                      p.dilation_h == 1 && p.dilation_w == 1 &&
                      p.out_h * p.kernel_h <= p.in_h && p.out_w * p.kernel_w <= p.in_w;
   const int64_t in_pixels = p.in_pixels(), out_pixels = p.out_pixels();
+  // 3x3/2 windows (AlexNet, ResNet's stem) gathered plane by plane in the AVX-512 loop
+  bool (*gather_3x3s2)(float*, const float*, const int64_t*, int64_t, int64_t, int64_t, int64_t,
+                       int64_t, int64_t) = nullptr;
+  if constexpr (std::is_same_v<T, float>)
+    if (!p.adaptive && p.kernel_h == 3 && p.kernel_w == 3 && p.stride_h == 2 && p.stride_w == 2 &&
+        p.dilation_h == 1 && p.dilation_w == 1 && p.in_w >= kGather3x3MinWidth &&
+        in_pixels < (int64_t{1} << 31))
+      gather_3x3s2 = cpu::pool_kernels().max_grad_3x3s2_plane;
   int64_t bad = 0;
 #pragma omp parallel num_threads(num_threads()) reduction(+ : bad)
   {
     // each thread's planes in one contiguous range, zeroed at once where they are scattered
     const int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
     const int64_t first = p.planes() * t / threads, last = p.planes() * (t + 1) / threads;
-    if (!tiled) std::fill(grad_x + first * in_pixels, grad_x + last * in_pixels, T(0));
+    const bool dense = tiled || gather_3x3s2;  // planes written whole, else scattered
+    if (!dense) std::fill(grad_x + first * in_pixels, grad_x + last * in_pixels, T(0));
     for (int64_t plane = first; plane < last; ++plane) {
       T* gx = grad_x + plane * in_pixels;
       const T* gy = grad_y + plane * out_pixels;
       const int64_t* idx = indices + plane * out_pixels;
-      if (tiled) {
-        if (tiled_plane<T, KW>(gx, gy, idx, p)) continue;
+      if (dense) {
+        if constexpr (std::is_same_v<T, float>) {
+          if (gather_3x3s2 && gather_3x3s2(gx, gy, idx, p.in_h, p.in_w, p.out_h, p.out_w,
+                                           p.pad_top, p.pad_left))
+            continue;
+        }
+        if (tiled && tiled_plane<T, KW>(gx, gy, idx, p)) continue;
         std::fill(gx, gx + in_pixels, T(0));
       }
       bad += scatter_plane(gx, gy, idx, p);
