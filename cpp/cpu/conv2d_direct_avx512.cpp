@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "transpose_avx512.hpp"
+
 namespace faltung::cpu {
 namespace {
 
@@ -19,34 +21,6 @@ static_assert(L == 16, "one __m512 of floats");
 
 constexpr int max_nr(int mr) { return std::min(8, 31 / (mr + 1)); }
 constexpr int kMaxNr = 8;
-
-// r[i][j] becomes r[j][i] (16 x 16 floats).
-inline void transpose16(__m512 r[16]) {
-  __m512 t[16];
-  for (int i = 0; i < 8; ++i) {  // t[2i] lane block b: a[4b] b[4b] a[4b+1] b[4b+1]
-    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-  }
-  for (int i = 0; i < 4; ++i) {  // r[4i+k] lane block b: column 4b + k of rows 4i..4i+3
-    const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
-    const __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
-    r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
-    r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-    r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
-    r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
-  }
-  for (int k = 0; k < 4; ++k) {  // a 4 x 4 transpose of 128-bit blocks among r[k], r[4+k], ...
-    const __m512 u0 = _mm512_shuffle_f32x4(r[k], r[4 + k], 0x88);
-    const __m512 u1 = _mm512_shuffle_f32x4(r[k], r[4 + k], 0xdd);
-    const __m512 u2 = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0x88);
-    const __m512 u3 = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0xdd);
-    t[k] = _mm512_shuffle_f32x4(u0, u2, 0x88);
-    t[4 + k] = _mm512_shuffle_f32x4(u1, u3, 0x88);
-    t[8 + k] = _mm512_shuffle_f32x4(u0, u2, 0xdd);
-    t[12 + k] = _mm512_shuffle_f32x4(u1, u3, 0xdd);
-  }
-  for (int i = 0; i < 16; ++i) r[i] = t[i];
-}
 
 inline __mmask16 first(int64_t count) { return static_cast<__mmask16>((1u << count) - 1); }
 
@@ -62,7 +36,7 @@ void to_lanes(float* dst, int64_t row_stride, const float* src, int64_t image_st
     for (int n = 0; n < L; ++n)
       r[n] = n < images ? _mm512_maskz_loadu_ps(mask, src + n * image_stride + k)
                         : _mm512_setzero_ps();
-    transpose16(r);
+    transpose16x16(r);
 #pragma GCC unroll 16
     for (int j = 0; j < L; ++j) {
       if (j == count) break;
@@ -82,7 +56,7 @@ void from_lanes(float* dst, int64_t image_stride, int64_t images, const float* s
     __m512 r[L];
 #pragma GCC unroll 16
     for (int j = 0; j < L; ++j) r[j] = j < count ? _mm512_load_ps(src + (k + j) * L) : zero;
-    transpose16(r);
+    transpose16x16(r);
 #pragma GCC unroll 16
     for (int n = 0; n < L; ++n) {
       if (n == images) break;

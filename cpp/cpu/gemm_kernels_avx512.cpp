@@ -5,6 +5,8 @@
 #if defined(FALTUNG_X86) && defined(__AVX512F__)
 #include <immintrin.h>
 
+#include "transpose_avx512.hpp"
+
 namespace faltung::cpu {
 namespace {
 
@@ -79,32 +81,6 @@ void pack_rows_f32x8(float* dst, const float* src, int64_t lda, int64_t rows, in
     for (int64_t i = 0; i < 8; ++i) dst[k * 8 + i] = i < rows ? alpha * src[i * lda + k] : 0.0f;
 }
 
-// out[c] = column c of the 16 x 16 block r (rows r[0..15]).
-void transpose16x16(const __m512 (&r)[16], __m512 (&out)[16]) {
-  __m512 t[16], u[16];
-  for (int i = 0; i < 8; ++i) {
-    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-  }
-  // u[4 * g + a]: rows 4g..4g+3 of column 4 * lane + a, in each 128-bit lane.
-  for (int g = 0; g < 4; ++g) {
-    u[4 * g + 0] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
-    u[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
-    u[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
-    u[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
-  }
-  for (int a = 0; a < 4; ++a) {
-    const __m512 lo_top = _mm512_shuffle_f32x4(u[a], u[4 + a], 0x44);
-    const __m512 lo_bottom = _mm512_shuffle_f32x4(u[8 + a], u[12 + a], 0x44);
-    const __m512 hi_top = _mm512_shuffle_f32x4(u[a], u[4 + a], 0xEE);
-    const __m512 hi_bottom = _mm512_shuffle_f32x4(u[8 + a], u[12 + a], 0xEE);
-    out[a] = _mm512_shuffle_f32x4(lo_top, lo_bottom, 0x88);
-    out[4 + a] = _mm512_shuffle_f32x4(lo_top, lo_bottom, 0xDD);
-    out[8 + a] = _mm512_shuffle_f32x4(hi_top, hi_bottom, 0x88);
-    out[12 + a] = _mm512_shuffle_f32x4(hi_top, hi_bottom, 0xDD);
-  }
-}
-
 // B panels (nr = 32) from rows along K, 16 x 16 blocks transposed in registers.
 void pack_cols_f32x16(float* dst, int64_t panel_stride, const float* src, int64_t ld, int64_t n,
                       int64_t kc) {
@@ -114,10 +90,10 @@ void pack_cols_f32x16(float* dst, int64_t panel_stride, const float* src, int64_
   for (; j + 16 <= n; j += 16) {
     int64_t k = 0;
     for (; k + 16 <= kc; k += 16) {
-      __m512 r[16], c[16];
+      __m512 r[16];
       for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + (j + i) * ld + k);
-      transpose16x16(r, c);
-      for (int i = 0; i < 16; ++i) _mm512_storeu_ps(at(k + i, j), c[i]);
+      transpose16x16(r);
+      for (int i = 0; i < 16; ++i) _mm512_storeu_ps(at(k + i, j), r[i]);
     }
     for (; k < kc; ++k)
       for (int64_t i = 0; i < 16; ++i) *at(k, j + i) = src[(j + i) * ld + k];
