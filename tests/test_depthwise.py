@@ -57,7 +57,12 @@ class DwCase:
 # 256 pixels, strided up to 112x112, weight gradient always); float64 and other ISAs take the
 # rows. Most cases are small (blocked); "blocked_*" cross whole 16-channel blocks (full
 # transposes, channel tails, 16+ pixels), and "rows_*" lie above the thresholds (row operations:
-# maps at least 32 wide row by row, narrower ones as wide whole-plane rows).
+# maps at least 32 wide row by row, narrower ones as wide whole-plane rows). The float32 forward
+# of a 3x3, stride-2, dilation-1 case with pad_left <= 1 and output rows filling 7/8 of their
+# vectors (e.g. 14, 28-32, 42-48 columns) takes the stride-2 row kernel on AVX-512
+# (depthwise_stride2*.cpp); "s2rows_*" cover its inner vectors (whole 33-pixel spans), both row
+# ends, a last vector of exactly 16 pixels, rows skipped at the top, and narrow planes whose
+# every vector is an edge.
 GRID = {
     "k3": DwCase(),
     "k1": DwCase(kh=1, kw=1),
@@ -104,6 +109,13 @@ GRID = {
     "rows_stride1_57x58": DwCase(c=2, m=2, h=57, w=58, padding=1),
     "rows_narrow_120x27": DwCase(c=2, h=120, w=27, padding="same"),
     "rows_stride2_113x115": DwCase(c=1, h=113, w=115, stride=2, padding=1),
+    "s2rows_c3_m2_w90_pad1": DwCase(c=3, m=2, h=9, w=90, stride=2, padding=1),
+    "s2rows_m3_w61_pad0": DwCase(c=2, m=3, h=11, w=61, stride=2, padding=0),
+    "s2rows_same_even_w64": DwCase(n=2, c=2, h=10, w=64, stride=2, padding="same"),
+    "s2rows_full_last_vector_w64": DwCase(c=1, h=8, w=64, stride=2, padding=1),
+    "s2rows_pad_top2_w58": DwCase(c=2, h=9, w=58, stride=2, padding=((2, 0), (1, 0))),
+    "s2rows_narrow_w5_pad155": DwCase(c=2, h=7, w=5, stride=2, padding=((1, 1), (1, 155))),
+    "s2rows_narrow_w32_pad128": DwCase(c=1, h=5, w=32, stride=2, padding=((1, 1), (1, 128))),
 }
 
 
@@ -224,7 +236,8 @@ def test_finite_differences(backend, rng, name):
 @pytest.mark.skipif(len(BACKENDS) < 2, reason="needs two backends")
 @pytest.mark.parametrize("name", ["k3", "stride2_pad1", "multiplier2_k5", "wide_rows_k3",
                                   "blocked_c17_m3_k5", "rows_stride1_57x58",
-                                  "wide_rows_stride2", "same_stride2_odd"])
+                                  "wide_rows_stride2", "same_stride2_odd",
+                                  "s2rows_c3_m2_w90_pad1"])
 def test_backends_agree(dtype, rng, name):
     case = GRID[name]
     x, w, b, gy = case.arrays(dtype, rng)
@@ -251,7 +264,8 @@ def test_backends_agree(dtype, rng, name):
 @pytest.mark.parametrize("name", ["k3", "k5_pad2", "stride2_pad1", "stride3_remainder",
                                   "blocked_c16_stride2_odd_same", "blocked_c19_batch2",
                                   "dilation2_stride2", "multiplier3_stride2", "wide_rows_stride2",
-                                  "pad_asym_torch4", "same_stride2_odd"])
+                                  "pad_asym_torch4", "same_stride2_odd",
+                                  "s2rows_same_even_w64"])
 def test_torch(backend, dtype, rng, name):
     torch = pytest.importorskip("torch")
     case = GRID[name]
@@ -307,7 +321,8 @@ def test_non_contiguous_inputs(backend, dtype, rng):
 
 
 @pytest.mark.parametrize("name", ["k3", "wide_rows_k3", "stride2_pad1", "blocked_c19_batch2",
-                                  "rows_stride1_57x58", "rows_stride2_113x115"])
+                                  "rows_stride1_57x58", "rows_stride2_113x115",
+                                  "s2rows_c3_m2_w90_pad1"])
 def test_inf_and_nan_propagate_like_the_reference(backend, dtype, rng, name):
     """Inf/NaN in x reach exactly the outputs and weight gradients whose sums contain them (an
     Inf in the first column is met by taps k = 0, 1 but never by k = 2, whose gradient stays
@@ -328,9 +343,10 @@ def test_inf_and_nan_propagate_like_the_reference(backend, dtype, rng, name):
 
 @pytest.mark.parametrize("name", ["blocked_c19_batch2", "blocked_c35_m2_dilation2_asym",
                                   "blocked_c16_stride2_odd_same", "rows_wide_17x17",
-                                  "rows_stride1_57x58"])
+                                  "rows_stride1_57x58", "s2rows_c3_m2_w90_pad1"])
 def test_fused_relu_on_both_forms(backend, dtype, rng, name):
-    """conv2d(groups=C, activation="relu") on the channel-blocked and the row form."""
+    """conv2d(groups=C, activation="relu") on the channel-blocked, the row and the stride-2 row
+    form."""
     case = GRID[name]
     x, w, b, _ = case.arrays(dtype, rng)
     y = faltung.conv2d(x, w, b, *case.args(), groups=case.c, activation="relu")
@@ -340,7 +356,8 @@ def test_fused_relu_on_both_forms(backend, dtype, rng, name):
 
 
 @pytest.mark.parametrize("name", ["blocked_c19_batch2", "blocked_c16_stride2_odd_same",
-                                  "blocked_c35_m2_dilation2_asym", "rows_stride1_57x58"])
+                                  "blocked_c35_m2_dilation2_asym", "rows_stride1_57x58",
+                                  "s2rows_m3_w61_pad0"])
 def test_results_do_not_depend_on_the_thread_count(backend, dtype, rng, restore_threads, name):
     """Every pass splits its work so that no sum depends on the threads (the weight gradient:
     each thread owns whole channels or 16-channel blocks): 1, 2 and 3 threads agree exactly."""
