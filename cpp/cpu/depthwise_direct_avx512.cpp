@@ -1,0 +1,181 @@
+// The depthwise 3x3 forward kernels on NCHW rows (depthwise_direct.hpp) in AVX-512 intrinsics,
+// float32, stride 1 and 2, row by row through each plane (the loads stream). Compiled for
+// AVX-512 only (this file's flags, CMakeLists.txt); chosen at run time when the CPU reports
+// AVX-512F.
+#include "depthwise_direct.hpp"
+
+#if defined(FALTUNG_X86) && defined(__AVX512F__)
+#include <immintrin.h>
+
+#include <algorithm>
+
+namespace faltung::cpu {
+namespace {
+
+constexpr int L = kDirectLanes;
+
+#define FALTUNG_DIRECT_INLINE inline __attribute__((always_inline))
+
+// Lanes l with 0 <= first + l < n.
+FALTUNG_DIRECT_INLINE __mmask16 range(int64_t first, int64_t n) {
+  const int64_t lo = first >= 0 ? 0 : -first, hi = n - first;
+  if (lo >= L || hi <= 0) return 0;
+  const uint32_t upper = hi >= L ? 0xFFFFu : (1u << hi) - 1u;
+  return _cvtu32_mask16(upper & ~((1u << lo) - 1u));
+}
+
+// Input pixels a vector of 16 output pixels reads from one row, from its first column b.
+template <int Stride>
+constexpr int64_t kSpan = Stride == 1 ? L + 2 : 2 * L + 1;
+
+struct Split {
+  __m512i even, odd;
+  Split()
+      : even(_mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)),
+        odd(_mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31)) {}
+};
+
+// Column masks of one output vector (pixels ox0 .. ox0+15), the same for every row: its
+// windows start at column b = Stride*ox0 - pad_left. Stride 1: m[k] keeps the columns of
+// b+k .. b+k+15 inside the row; stride 2: m[0] and m[1] those of b .. b+15 and b+16 .. b+31,
+// next says whether column b+32 is. keep: the pixels < out_w. An inner vector (its whole span
+// inside the row, all pixels < out_w) needs only b.
+struct Columns {
+  int64_t ox0, b;
+  __mmask16 m[3] = {0xFFFF, 0xFFFF, 0xFFFF}, keep = 0xFFFF;
+  bool next = true;
+  Columns() = default;
+  Columns(int64_t ox0_, int64_t b_) : ox0(ox0_), b(b_) {}
+  template <int Stride>
+  static Columns edge(int64_t ox0, const DirectPlane& g) {
+    Columns c(ox0, Stride * ox0 - g.pad_left);
+    for (int k = 0; k < 3; ++k) c.m[k] = range(c.b + (Stride == 1 ? k : L * k), g.in_w);
+    c.keep = range(0, g.out_w - ox0);
+    c.next = c.b + 2 * L < g.in_w;
+    return c;
+  }
+};
+
+// The three taps of one input row for the vector's 16 output pixels: t[k] lane l =
+// row[b + Stride*l + k] (0 outside the row).
+template <int Stride, bool Edge>
+FALTUNG_DIRECT_INLINE void row_taps(__m512* t, const float* row, const Columns& c,
+                                    const Split& s) {
+  if constexpr (Stride == 1) {
+    for (int k = 0; k < 3; ++k)
+      t[k] = Edge ? _mm512_maskz_loadu_ps(c.m[k], row + c.b + k) : _mm512_loadu_ps(row + c.b + k);
+  } else {
+    __m512 lo, hi, next;
+    if (Edge) {
+      lo = _mm512_maskz_loadu_ps(c.m[0], row + c.b);
+      hi = _mm512_maskz_loadu_ps(c.m[1], row + c.b + L);
+      next = c.next ? _mm512_set1_ps(row[c.b + 2 * L]) : _mm512_setzero_ps();
+    } else {
+      lo = _mm512_loadu_ps(row + c.b);
+      hi = _mm512_loadu_ps(row + c.b + L);
+      next = _mm512_set1_ps(row[c.b + 2 * L]);
+    }
+    t[0] = _mm512_permutex2var_ps(lo, s.even, hi);
+    t[1] = _mm512_permutex2var_ps(lo, s.odd, hi);
+    const __m512i e = _mm512_castps_si512(t[0]);  // (the unmasked form warns under GCC 12)
+    t[2] = _mm512_castsi512_ps(
+        _mm512_mask_alignr_epi32(e, 0xFFFF, _mm512_castps_si512(next), e, 1));
+  }
+}
+
+// The input row iy, or null outside the image.
+FALTUNG_DIRECT_INLINE const float* input_row(const float* x, int64_t iy, const DirectPlane& g) {
+  return iy >= 0 && iy < g.in_h ? x + iy * g.in_w : nullptr;
+}
+
+// The vectors of an output row: [0, first) and [last, count) are edges (a window reaches past
+// the row's ends, or the vector past out_w), their masks worked out once per plane (at most
+// kEdges of them; a narrow plane with more works them out per vector); the others read whole
+// spans.
+template <int Stride>
+struct Vectors {
+  static constexpr int kEdges = 4;
+  int64_t count, first, last;
+  bool narrow;
+  Columns edges[kEdges];
+  explicit Vectors(const DirectPlane& g) : count((g.out_w + L - 1) / L) {
+    first = std::min<int64_t>(count, g.pad_left > 0 ? 1 : 0);  // b >= 0 from here
+    last = first;
+    while (last < count && Stride * L * last - g.pad_left + kSpan<Stride> <= g.in_w &&
+           (last + 1) * L <= g.out_w)
+      ++last;
+    narrow = first + count - last > kEdges;
+    int e = 0;
+    for (int64_t v = 0; v < count; ++v)
+      if (!narrow && (v < first || v >= last)) edges[e++] = Columns::edge<Stride>(v * L, g);
+  }
+};
+
+template <int Stride, bool Edge>
+FALTUNG_DIRECT_INLINE void sum_vector(float* out, const float* const* rows, const __m512* wv,
+                                      __m512 b0, const Columns& c, const Split& s) {
+  __m512 acc0 = b0, acc1 = _mm512_setzero_ps(), acc2 = _mm512_setzero_ps();
+  __m512 t[3];
+  if (rows[0] != nullptr) {
+    row_taps<Stride, Edge>(t, rows[0], c, s);
+    acc0 = _mm512_fmadd_ps(wv[0], t[0], acc0);
+    acc0 = _mm512_fmadd_ps(wv[1], t[1], acc0);
+    acc0 = _mm512_fmadd_ps(wv[2], t[2], acc0);
+  }
+  if (rows[1] != nullptr) {
+    row_taps<Stride, Edge>(t, rows[1], c, s);
+    acc1 = _mm512_mul_ps(wv[3], t[0]);
+    acc1 = _mm512_fmadd_ps(wv[4], t[1], acc1);
+    acc1 = _mm512_fmadd_ps(wv[5], t[2], acc1);
+  }
+  if (rows[2] != nullptr) {
+    row_taps<Stride, Edge>(t, rows[2], c, s);
+    acc2 = _mm512_mul_ps(wv[6], t[0]);
+    acc2 = _mm512_fmadd_ps(wv[7], t[1], acc2);
+    acc2 = _mm512_fmadd_ps(wv[8], t[2], acc2);
+  }
+  const __m512 sum = _mm512_add_ps(_mm512_add_ps(acc0, acc1), acc2);
+  if (Edge) _mm512_mask_storeu_ps(out + c.ox0, c.keep, sum);
+  else _mm512_storeu_ps(out + c.ox0, sum);
+}
+
+template <int Stride>
+void direct_sum(float* out, const float* x, const float* w, float init, const DirectPlane& g) {
+  const Split s;
+  __m512 wv[9];
+  for (int t = 0; t < 9; ++t) wv[t] = _mm512_set1_ps(w[t]);
+  const __m512 b0 = _mm512_set1_ps(init);
+  const Vectors<Stride> vec(g);
+  for (int64_t oy = 0; oy < g.out_h; ++oy, out += g.out_w) {
+    const float* rows[3];
+    for (int i = 0; i < 3; ++i) rows[i] = input_row(x, Stride * oy - g.pad_top + i, g);
+    if (vec.narrow) {
+      for (int64_t v = 0; v < vec.count; ++v)
+        sum_vector<Stride, true>(out, rows, wv, b0, Columns::edge<Stride>(v * L, g), s);
+      continue;
+    }
+    int e = 0;
+    for (int64_t v = 0; v < vec.first; ++v)
+      sum_vector<Stride, true>(out, rows, wv, b0, vec.edges[e++], s);
+    for (int64_t v = vec.first; v < vec.last; ++v)
+      sum_vector<Stride, false>(out, rows, wv, b0, Columns(v * L, Stride * v * L - g.pad_left),
+                                s);
+    for (int64_t v = vec.last; v < vec.count; ++v)
+      sum_vector<Stride, true>(out, rows, wv, b0, vec.edges[e++], s);
+  }
+}
+
+}  // namespace
+
+bool avx512_depthwise_direct(DepthwiseDirect* f32) {
+  f32->stride1 = direct_sum<1>;
+  f32->stride2 = direct_sum<2>;
+  return true;
+}
+
+}  // namespace faltung::cpu
+#else
+namespace faltung::cpu {
+bool avx512_depthwise_direct(DepthwiseDirect*) { return false; }
+}  // namespace faltung::cpu
+#endif
