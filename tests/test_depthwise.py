@@ -61,7 +61,8 @@ class DwCase:
 # of a 3x3, dilation-1 case with stride 2, or stride 1 on more than 28x28 pixels, pad_left <= 1
 # and output rows filling 7/8 of their vectors (e.g. 14, 28-32, 42-48 columns) takes the direct
 # row kernels on AVX-512 (depthwise_direct*.cpp), as does the stride-1 input gradient with
-# multiplier 1, pad_left 1 or 2 and at least 64 input columns; "s2rows_*" (stride 2) and
+# multiplier 1, pad_left 1 or 2 and at least 64 input columns, and the stride-1 weight gradient
+# from 112 output columns; "s2rows_*" (stride 2) and
 # "d1rows_*" (stride 1) cover their inner vectors (whole spans), both row ends, a last vector of
 # exactly 16 pixels, rows skipped at the top, and narrow planes whose every vector is an edge.
 GRID = {
@@ -126,6 +127,8 @@ GRID = {
     "d1rows_pad2_70x9": DwCase(c=2, h=9, w=70, padding=((2, 0), (2, 0))),
     "d1rows_111x7_batch2": DwCase(n=2, c=3, h=7, w=111, padding=1),
     "d1rows_pad_right0_64x6": DwCase(c=2, h=6, w=64, padding=((1, 1), (1, 0))),
+    "d1rows_wgrad_112x5": DwCase(n=2, c=2, h=5, w=112, padding=1),
+    "d1rows_wgrad_m2_pad0_125x6": DwCase(c=2, m=2, h=6, w=125),
 }
 
 
@@ -335,7 +338,8 @@ def test_non_contiguous_inputs(backend, dtype, rng):
 
 @pytest.mark.parametrize("name", ["k3", "wide_rows_k3", "stride2_pad1", "blocked_c19_batch2",
                                   "rows_stride1_57x58", "rows_stride2_113x115",
-                                  "s2rows_c3_m2_w90_pad1", "d1rows_c2_m2_60x20"])
+                                  "s2rows_c3_m2_w90_pad1", "d1rows_c2_m2_60x20",
+                                  "d1rows_wgrad_112x5", "d1rows_wgrad_m2_pad0_125x6"])
 def test_inf_and_nan_propagate_like_the_reference(backend, dtype, rng, name):
     """Inf/NaN in x reach exactly the outputs and weight gradients whose sums contain them (an
     Inf in the first column is met by taps k = 0, 1 but never by k = 2, whose gradient stays
@@ -371,7 +375,8 @@ def test_fused_relu_on_both_forms(backend, dtype, rng, name):
 
 @pytest.mark.parametrize("name", ["blocked_c19_batch2", "blocked_c16_stride2_odd_same",
                                   "blocked_c35_m2_dilation2_asym", "rows_stride1_57x58",
-                                  "s2rows_m3_w61_pad0", "d1rows_m3_pad0_62x16"])
+                                  "s2rows_m3_w61_pad0", "d1rows_m3_pad0_62x16",
+                                  "d1rows_wgrad_m2_pad0_125x6"])
 def test_results_do_not_depend_on_the_thread_count(backend, dtype, rng, restore_threads, name):
     """Every pass splits its work so that no sum depends on the threads (the weight gradient:
     each thread owns whole channels or 16-channel blocks): 1, 2 and 3 threads agree exactly."""

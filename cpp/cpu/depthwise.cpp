@@ -95,8 +95,10 @@ void depthwise_forward(T* y, const T* x, const T* w, const T* bias, const Conv2d
 
 template <class T>
 void depthwise_backward_weight(T* grad_w, const T* grad_y, const T* x, const Conv2dParams& p) {
-  if constexpr (std::is_same_v<T, float>)
+  if constexpr (std::is_same_v<T, float>) {
+    if (use_direct_weight(p)) return direct_backward_weight(grad_w, grad_y, x, p);
     if (use_blocked(p, Pass::kWeight)) return blocked_backward_weight(grad_w, grad_y, x, p);
+  }
   const int64_t C = p.in_channels, M = multiplier(p), taps = p.kernel_h * p.kernel_w;
   const InputLayout layout(p);
   const std::vector<int64_t> offsets = layout.tap_offsets(p);

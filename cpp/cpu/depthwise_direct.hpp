@@ -1,6 +1,7 @@
-// The depthwise 3x3 forward straight on NCHW rows, stride 1 or 2, and the stride-1 input
-// gradient as the same sum over grad_y, float32 on AVX-512 (chosen by use_direct and
-// use_direct_input, measured): 16 output pixels of one row at a time, three chains of three FMAs,
+// The depthwise 3x3 forward straight on NCHW rows, stride 1 or 2, the stride-1 input gradient
+// as the same sum over grad_y, and the stride-1 weight gradient's dot products over the same
+// loads, float32 on AVX-512 (chosen by use_direct, use_direct_input and use_direct_weight,
+// measured): 16 output pixels of one row at a time, three chains of three FMAs,
 // no padded copy and no transpose. Stride 1: the three taps of an input row are three
 // unaligned loads at columns b, b+1, b+2 (b = ox0 - pad_left). Stride 2: two loads of 32
 // consecutive pixels from column b = 2*ox0 - pad_left are split into their even and odd columns
@@ -30,8 +31,12 @@ struct DirectPlane {
 // x[s*oy - pad_top + i, s*ox - pad_left + k] (per kernel row, the rows then added), s = 1 or 2
 using DirectSumFn = void (*)(float* out, const float* x, const float* w, float init,
                              const DirectPlane& g);
+// Stride 1: acc[t * 16 + l] += sum over the output pixels q = l mod 16 of g[q] times tap t's
+// input pixel (0 outside the image)
+using DirectDotsFn = void (*)(float* acc, const float* g, const float* x, const DirectPlane& d);
 struct DepthwiseDirect {
   DirectSumFn stride1 = nullptr, stride2 = nullptr;
+  DirectDotsFn dots = nullptr;
 };
 
 // Fills the table and returns true, or returns false when built without AVX-512.
@@ -56,5 +61,12 @@ void direct_forward(float* y, const float* x, const float* w, const float* bias,
 bool use_direct_input(const Conv2dParams& p);
 void direct_backward_input(float* grad_x, const float* grad_y, const float* w,
                            const Conv2dParams& p);
+
+// The stride-1 weight gradient under use_direct's rule with at least 112 output columns (speed
+// change 17): per output channel, lane partial sums over the batch, added up once per weight
+// (threads split the channels: no reduction, independent of the thread count).
+bool use_direct_weight(const Conv2dParams& p);
+void direct_backward_weight(float* grad_w, const float* grad_y, const float* x,
+                            const Conv2dParams& p);
 
 }  // namespace faltung::depthwise

@@ -165,11 +165,55 @@ void direct_sum(float* out, const float* x, const float* w, float init, const Di
   }
 }
 
+// One input row's three taps into p[0..2] (lane partial sums); past out_w the pixels are
+// skipped, not multiplied as 0 * x (x may be Inf).
+template <bool Edge>
+FALTUNG_DIRECT_INLINE void dots_row(__m512* p, __m512 gv, const float* row, const Columns& c,
+                                    const Split& s) {
+  __m512 t[3];
+  row_taps<1, Edge>(t, row, c, s);
+  for (int k = 0; k < 3; ++k)
+    p[k] = Edge ? _mm512_mask3_fmadd_ps(gv, t[k], p[k], c.keep) : _mm512_fmadd_ps(gv, t[k], p[k]);
+}
+
+template <bool Edge>
+FALTUNG_DIRECT_INLINE void dots_vector(__m512* p, const float* g, const float* const* rows,
+                                       const Columns& c, const Split& s) {
+  const __m512 gv = Edge ? _mm512_maskz_loadu_ps(c.keep, g + c.ox0) : _mm512_loadu_ps(g + c.ox0);
+  for (int i = 0; i < 3; ++i)
+    if (rows[i] != nullptr) dots_row<Edge>(p + 3 * i, gv, rows[i], c, s);
+}
+
+// Stride 1: acc[t * 16 + l] += sum over the output pixels q = l mod 16 (per row) of g[q] times
+// tap t's input pixel (0 outside the image).
+void direct_dots(float* acc, const float* g, const float* x, const DirectPlane& d) {
+  const Split s;
+  __m512 p[9];
+  for (int t = 0; t < 9; ++t) p[t] = _mm512_loadu_ps(acc + t * L);
+  const Vectors<1> vec(d);
+  for (int64_t oy = 0; oy < d.out_h; ++oy, g += d.out_w) {
+    const float* rows[3];
+    for (int i = 0; i < 3; ++i) rows[i] = input_row(x, oy - d.pad_top + i, d);
+    if (vec.narrow) {
+      for (int64_t v = 0; v < vec.count; ++v)
+        dots_vector<true>(p, g, rows, Columns::edge<1>(v * L, d), s);
+      continue;
+    }
+    int e = 0;
+    for (int64_t v = 0; v < vec.first; ++v) dots_vector<true>(p, g, rows, vec.edges[e++], s);
+    for (int64_t v = vec.first; v < vec.last; ++v)
+      dots_vector<false>(p, g, rows, Columns(v * L, v * L - d.pad_left), s);
+    for (int64_t v = vec.last; v < vec.count; ++v) dots_vector<true>(p, g, rows, vec.edges[e++], s);
+  }
+  for (int t = 0; t < 9; ++t) _mm512_storeu_ps(acc + t * L, p[t]);
+}
+
 }  // namespace
 
 bool avx512_depthwise_direct(DepthwiseDirect* f32) {
   f32->stride1 = direct_sum<1>;
   f32->stride2 = direct_sum<2>;
+  f32->dots = direct_dots;
   return true;
 }
 
