@@ -61,8 +61,9 @@ class DwCase:
 # of a 3x3, dilation-1 case with stride 2, or stride 1 on more than 28x28 pixels, pad_left <= 1
 # and output rows filling 7/8 of their vectors (e.g. 14, 28-32, 42-48 columns) takes the direct
 # row kernels on AVX-512 (depthwise_direct*.cpp), as does the stride-1 input gradient with
-# multiplier 1, pad_left 1 or 2 and at least 64 input columns, and the stride-1 weight gradient
-# from 112 output columns; "s2rows_*" (stride 2) and
+# multiplier 1, pad_left 1 or 2 and at least 64 input columns, the stride-2 input gradient with
+# multiplier 1 and at least 112 input columns ("s2input_*", and "rows_stride2_113x115"), and
+# the stride-1 weight gradient from 112 output columns; "s2rows_*" (stride 2) and
 # "d1rows_*" (stride 1) cover their inner vectors (whole spans), both row ends, a last vector of
 # exactly 16 pixels, rows skipped at the top, and narrow planes whose every vector is an edge.
 GRID = {
@@ -129,6 +130,9 @@ GRID = {
     "d1rows_pad_right0_64x6": DwCase(c=2, h=6, w=64, padding=((1, 1), (1, 0))),
     "d1rows_wgrad_112x5": DwCase(n=2, c=2, h=5, w=112, padding=1),
     "d1rows_wgrad_m2_pad0_125x6": DwCase(c=2, m=2, h=6, w=125),
+    "s2input_same_even_128x9": DwCase(c=2, h=9, w=128, stride=2, padding="same"),
+    "s2input_odd_117x10_batch2": DwCase(n=2, c=3, h=10, w=117, stride=2, padding=1),
+    "s2input_pad_top2_112x7": DwCase(c=2, h=7, w=112, stride=2, padding=((2, 1), (1, 1))),
 }
 
 
@@ -203,7 +207,8 @@ def test_conv2d_groups_c_runs_the_depthwise_kernels(backend, monkeypatch, rng):
                                   "blocked_c35_m2_dilation2_asym", "rows_wide_17x17",
                                   "dilation2_stride2", "multiplier3_stride2", "wide_rows_stride2",
                                   "wide_rows_multiplier2_asym", "same_k5_stride3",
-                                  "d1rows_pad2_70x9", "d1rows_same_64x16"])
+                                  "d1rows_pad2_70x9", "d1rows_same_64x16",
+                                  "s2input_same_even_128x9", "s2input_odd_117x10_batch2"])
 def test_adjoint(backend, dtype, rng, name):
     """<f(x), y> = <x, f^T(y)> for the input, and the same for the weight (linear in each);
     float32 too: the C++ runs it on the channel-blocked tiles (float64 on the rows)."""
@@ -281,7 +286,7 @@ def test_backends_agree(dtype, rng, name):
                                   "dilation2_stride2", "multiplier3_stride2", "wide_rows_stride2",
                                   "pad_asym_torch4", "same_stride2_odd",
                                   "s2rows_same_even_w64", "d1rows_same_64x16",
-                                  "d1rows_111x7_batch2"])
+                                  "d1rows_111x7_batch2", "s2input_odd_117x10_batch2"])
 def test_torch(backend, dtype, rng, name):
     torch = pytest.importorskip("torch")
     case = GRID[name]

@@ -1,5 +1,6 @@
 // The depthwise 3x3 forward straight on NCHW rows, stride 1 or 2, the stride-1 input gradient
-// as the same sum over grad_y, and the stride-1 weight gradient's dot products over the same
+// as the same sum over grad_y, the stride-2 input gradient in gather form (taps split by the
+// parity of the grad_x row and column, even and odd columns interleaved by two permutes), and the stride-1 weight gradient's dot products over the same
 // loads, float32 on AVX-512 (chosen by use_direct, use_direct_input and use_direct_weight,
 // measured): 16 output pixels of one row at a time, three chains of three FMAs,
 // no padded copy and no transpose. Stride 1: the three taps of an input row are three
@@ -34,9 +35,14 @@ using DirectSumFn = void (*)(float* out, const float* x, const float* w, float i
 // Stride 1: acc[t * 16 + l] += sum over the output pixels q = l mod 16 of g[q] times tap t's
 // input pixel (0 outside the image)
 using DirectDotsFn = void (*)(float* acc, const float* g, const float* x, const DirectPlane& d);
+// Stride-2 input gradient: x is grad_y (out_h x out_w), out grad_x (in_h x in_w); gx[iy, ix] =
+// sum over (i, k) with iy + pad_top - i and ix + pad_left - k even, inside grad_y, of w[i*3+k] *
+// gy[(iy + pad_top - i) / 2, (ix + pad_left - k) / 2]
+using DirectInputFn = void (*)(float* gx, const float* gy, const float* w, const DirectPlane& g);
 struct DepthwiseDirect {
   DirectSumFn stride1 = nullptr, stride2 = nullptr;
   DirectDotsFn dots = nullptr;
+  DirectInputFn input2 = nullptr;
 };
 
 // Fills the table and returns true, or returns false when built without AVX-512.
@@ -55,9 +61,10 @@ bool use_direct(const Conv2dParams& p);
 void direct_forward(float* y, const float* x, const float* w, const float* bias,
                     const Conv2dParams& p, Epilogue epilogue);
 
-// Stride 1, multiplier 1, pad_left 1 or 2, pad_top <= 2 (the rotated kernel's padding 2 - pad
+// Multiplier 1. Stride 1: pad_left 1 or 2, pad_top <= 2 (the rotated kernel's padding 2 - pad
 // must be 0 or 1 on the left and not negative on top), input rows of at least 64 columns
-// filling 7/8 of their vectors (docs/performance.md, depthwise speed change 16).
+// filling 7/8 of their vectors (docs/performance.md, depthwise speed change 16). Stride 2:
+// pad_left <= 1, at least 112 input columns, the gather form (speed change 18).
 bool use_direct_input(const Conv2dParams& p);
 void direct_backward_input(float* grad_x, const float* grad_y, const float* w,
                            const Conv2dParams& p);

@@ -208,12 +208,103 @@ void direct_dots(float* acc, const float* g, const float* x, const DirectPlane& 
   for (int t = 0; t < 9; ++t) _mm512_storeu_ps(acc + t * L, p[t]);
 }
 
+// Stride-2 input gradient, gather form, per grad_x row and 32 pixels ix = 2u + q (u in [u0,
+// u0+16), q = 0, 1): row iy meets the kernel rows i with iy + pad_top - i even (grad_y row
+// (iy + pad_top - i) / 2), column ix the kernel columns k with ix + pad_left - k even (grad_y
+// column (ix + pad_left - k) / 2). pad_left 1: the even columns take k = 1 at u, the odd ones
+// k = 0 at u+1 and k = 2 at u; pad_left 0: the even ones k = 0 at u and k = 2 at u-1, the odd
+// ones k = 1 at u. The even and odd sums are interleaved into two output vectors.
+// The masks of one chunk (grad_y columns u0 + shift, grad_x pixels 2*u0 ..): at, next and prev
+// keep the grad_y columns u0.., u0+1.., u0-1.. inside the row; lo and hi the grad_x pixels.
+struct Chunk {
+  int64_t u0;
+  __mmask16 at = 0xFFFF, next = 0xFFFF, prev = 0xFFFF, lo = 0xFFFF, hi = 0xFFFF;
+  Chunk() = default;
+  explicit Chunk(int64_t u0_) : u0(u0_) {}
+  Chunk(int64_t u0_, const DirectPlane& g)
+      : u0(u0_), at(range(u0_, g.out_w)), next(range(u0_ + 1, g.out_w)),
+        prev(range(u0_ - 1, g.out_w)), lo(range(2 * u0_, g.in_w)),
+        hi(range(2 * u0_ + L, g.in_w)) {}
+};
+
+template <bool Edge>
+FALTUNG_DIRECT_INLINE __m512 gy_load(const float* row, int64_t first, __mmask16 m) {
+  return Edge ? _mm512_maskz_loadu_ps(m, row + first) : _mm512_loadu_ps(row + first);
+}
+
+template <bool Edge>
+FALTUNG_DIRECT_INLINE void input2_chunk(float* out, const float* const* rows, const __m512* wr,
+                                        const Chunk& c, int64_t pad_left, const __m512i* mix) {
+  __m512 even = _mm512_setzero_ps(), odd = _mm512_setzero_ps();
+  for (int r = 0; r < 2; ++r) {
+    if (rows[r] == nullptr) continue;
+    const __m512 at = gy_load<Edge>(rows[r], c.u0, c.at);
+    if (pad_left == 1) {
+      even = _mm512_fmadd_ps(wr[3 * r + 1], at, even);
+      odd = _mm512_fmadd_ps(wr[3 * r + 2], at, odd);
+      odd = _mm512_fmadd_ps(wr[3 * r], gy_load<Edge>(rows[r], c.u0 + 1, c.next), odd);
+    } else {
+      even = _mm512_fmadd_ps(wr[3 * r], at, even);
+      even = _mm512_fmadd_ps(wr[3 * r + 2], gy_load<Edge>(rows[r], c.u0 - 1, c.prev), even);
+      odd = _mm512_fmadd_ps(wr[3 * r + 1], at, odd);
+    }
+  }
+  float* to = out + 2 * c.u0;
+  const __m512 lo = _mm512_permutex2var_ps(even, mix[0], odd);
+  const __m512 hi = _mm512_permutex2var_ps(even, mix[1], odd);
+  if (Edge) {
+    _mm512_mask_storeu_ps(to, c.lo, lo);
+    _mm512_mask_storeu_ps(to + L, c.hi, hi);
+  } else {
+    _mm512_storeu_ps(to, lo);
+    _mm512_storeu_ps(to + L, hi);
+  }
+}
+
+// g: in_h x in_w is grad_x, out_h x out_w grad_y.
+void direct_input2(float* gx, const float* gy, const float* w, const DirectPlane& g) {
+  const __m512i mix[2] = {
+      _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23),
+      _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)};
+  const int64_t chunks = (g.in_w + 2 * L - 1) / (2 * L);
+  // Inner chunks (from the second): grad_y columns u0 - 1 .. u0 + 16 and all 32 grad_x pixels
+  // inside. With out_w >= (in_w - 1) / 2 (padding is never negative) every chunk but the first
+  // and the last two is inner, so at most three edge chunks, their masks worked out once.
+  const int64_t first = std::min<int64_t>(1, chunks);
+  int64_t last = first;
+  while (last < chunks && last * L + L + 1 <= g.out_w && 2 * L * (last + 1) <= g.in_w) ++last;
+  Chunk edges[3];
+  int e = 0;
+  for (int64_t c = 0; c < chunks; ++c)
+    if (c < first || c >= last) edges[e++] = Chunk(c * L, g);
+  for (int64_t iy = 0; iy < g.in_h; ++iy, gx += g.in_w) {
+    const float* rows[2] = {nullptr, nullptr};
+    __m512 wr[6];
+    int n = 0;
+    for (int i = 0; i < 3; ++i) {
+      const int64_t t = iy + g.pad_top - i;
+      if (t % 2 != 0 || t < 0 || t / 2 >= g.out_h) continue;
+      rows[n] = gy + (t / 2) * g.out_w;
+      for (int k = 0; k < 3; ++k) wr[3 * n + k] = _mm512_set1_ps(w[3 * i + k]);
+      ++n;
+    }
+    e = 0;
+    for (int64_t c = 0; c < first; ++c)
+      input2_chunk<true>(gx, rows, wr, edges[e++], g.pad_left, mix);
+    for (int64_t c = first; c < last; ++c)
+      input2_chunk<false>(gx, rows, wr, Chunk(c * L), g.pad_left, mix);
+    for (int64_t c = last; c < chunks; ++c)
+      input2_chunk<true>(gx, rows, wr, edges[e++], g.pad_left, mix);
+  }
+}
+
 }  // namespace
 
 bool avx512_depthwise_direct(DepthwiseDirect* f32) {
   f32->stride1 = direct_sum<1>;
   f32->stride2 = direct_sum<2>;
   f32->dots = direct_dots;
+  f32->input2 = direct_input2;
   return true;
 }
 
