@@ -57,7 +57,15 @@ class DwCase:
 # 256 pixels, strided up to 112x112, weight gradient always); float64 and other ISAs take the
 # rows. Most cases are small (blocked); "blocked_*" cross whole 16-channel blocks (full
 # transposes, channel tails, 16+ pixels), and "rows_*" lie above the thresholds (row operations:
-# maps at least 32 wide row by row, narrower ones as wide whole-plane rows).
+# maps at least 32 wide row by row, narrower ones as wide whole-plane rows). The float32 forward
+# of a 3x3, dilation-1 case with stride 2, or stride 1 on more than 28x28 pixels, pad_left <= 1
+# and output rows filling 7/8 of their vectors (e.g. 14, 28-32, 42-48 columns) takes the direct
+# row kernels on AVX-512 (depthwise_direct*.cpp), as does the stride-1 input gradient with
+# multiplier 1, pad_left 1 or 2 and at least 64 input columns, the stride-2 input gradient with
+# multiplier 1 and at least 112 input columns ("s2input_*", and "rows_stride2_113x115"), and
+# the stride-1 weight gradient from 112 output columns; "s2rows_*" (stride 2) and
+# "d1rows_*" (stride 1) cover their inner vectors (whole spans), both row ends, a last vector of
+# exactly 16 pixels, rows skipped at the top, and narrow planes whose every vector is an edge.
 GRID = {
     "k3": DwCase(),
     "k1": DwCase(kh=1, kw=1),
@@ -104,6 +112,27 @@ GRID = {
     "rows_stride1_57x58": DwCase(c=2, m=2, h=57, w=58, padding=1),
     "rows_narrow_120x27": DwCase(c=2, h=120, w=27, padding="same"),
     "rows_stride2_113x115": DwCase(c=1, h=113, w=115, stride=2, padding=1),
+    "s2rows_c3_m2_w90_pad1": DwCase(c=3, m=2, h=9, w=90, stride=2, padding=1),
+    "s2rows_m3_w61_pad0": DwCase(c=2, m=3, h=11, w=61, stride=2, padding=0),
+    "s2rows_same_even_w64": DwCase(n=2, c=2, h=10, w=64, stride=2, padding="same"),
+    "s2rows_full_last_vector_w64": DwCase(c=1, h=8, w=64, stride=2, padding=1),
+    "s2rows_pad_top2_w58": DwCase(c=2, h=9, w=58, stride=2, padding=((2, 0), (1, 0))),
+    "s2rows_narrow_w5_pad155": DwCase(c=2, h=7, w=5, stride=2, padding=((1, 1), (1, 155))),
+    "s2rows_narrow_w32_pad128": DwCase(c=1, h=5, w=32, stride=2, padding=((1, 1), (1, 128))),
+    "d1rows_c2_m2_60x20": DwCase(c=2, m=2, h=20, w=60, padding=1),
+    "d1rows_m3_pad0_62x16": DwCase(c=2, m=3, h=16, w=62),
+    "d1rows_asym_46x20": DwCase(n=2, c=2, h=20, w=46, padding=((0, 2), (1, 1))),
+    "d1rows_same_64x16": DwCase(c=1, h=16, w=64, padding="same"),
+    "d1rows_30x30": DwCase(c=3, h=30, w=30, padding=1),
+    "d1rows_narrow_w5_pad76": DwCase(c=1, h=160, w=5, padding=((1, 1), (1, 76))),
+    "d1rows_pad2_70x9": DwCase(c=2, h=9, w=70, padding=((2, 0), (2, 0))),
+    "d1rows_111x7_batch2": DwCase(n=2, c=3, h=7, w=111, padding=1),
+    "d1rows_pad_right0_64x6": DwCase(c=2, h=6, w=64, padding=((1, 1), (1, 0))),
+    "d1rows_wgrad_112x5": DwCase(n=2, c=2, h=5, w=112, padding=1),
+    "d1rows_wgrad_m2_pad0_125x6": DwCase(c=2, m=2, h=6, w=125),
+    "s2input_same_even_128x9": DwCase(c=2, h=9, w=128, stride=2, padding="same"),
+    "s2input_odd_117x10_batch2": DwCase(n=2, c=3, h=10, w=117, stride=2, padding=1),
+    "s2input_pad_top2_112x7": DwCase(c=2, h=7, w=112, stride=2, padding=((2, 1), (1, 1))),
 }
 
 
@@ -177,7 +206,9 @@ def test_conv2d_groups_c_runs_the_depthwise_kernels(backend, monkeypatch, rng):
 @pytest.mark.parametrize("name", ["k3", "stride2_pad1", "stride3_remainder", "pad_asym_keras",
                                   "blocked_c35_m2_dilation2_asym", "rows_wide_17x17",
                                   "dilation2_stride2", "multiplier3_stride2", "wide_rows_stride2",
-                                  "wide_rows_multiplier2_asym", "same_k5_stride3"])
+                                  "wide_rows_multiplier2_asym", "same_k5_stride3",
+                                  "d1rows_pad2_70x9", "d1rows_same_64x16",
+                                  "s2input_same_even_128x9", "s2input_odd_117x10_batch2"])
 def test_adjoint(backend, dtype, rng, name):
     """<f(x), y> = <x, f^T(y)> for the input, and the same for the weight (linear in each);
     float32 too: the C++ runs it on the channel-blocked tiles (float64 on the rows)."""
@@ -224,7 +255,9 @@ def test_finite_differences(backend, rng, name):
 @pytest.mark.skipif(len(BACKENDS) < 2, reason="needs two backends")
 @pytest.mark.parametrize("name", ["k3", "stride2_pad1", "multiplier2_k5", "wide_rows_k3",
                                   "blocked_c17_m3_k5", "rows_stride1_57x58",
-                                  "wide_rows_stride2", "same_stride2_odd"])
+                                  "wide_rows_stride2", "same_stride2_odd",
+                                  "s2rows_c3_m2_w90_pad1", "d1rows_asym_46x20",
+                                  "d1rows_pad2_70x9"])
 def test_backends_agree(dtype, rng, name):
     case = GRID[name]
     x, w, b, gy = case.arrays(dtype, rng)
@@ -251,7 +284,9 @@ def test_backends_agree(dtype, rng, name):
 @pytest.mark.parametrize("name", ["k3", "k5_pad2", "stride2_pad1", "stride3_remainder",
                                   "blocked_c16_stride2_odd_same", "blocked_c19_batch2",
                                   "dilation2_stride2", "multiplier3_stride2", "wide_rows_stride2",
-                                  "pad_asym_torch4", "same_stride2_odd"])
+                                  "pad_asym_torch4", "same_stride2_odd",
+                                  "s2rows_same_even_w64", "d1rows_same_64x16",
+                                  "d1rows_111x7_batch2", "s2input_odd_117x10_batch2"])
 def test_torch(backend, dtype, rng, name):
     torch = pytest.importorskip("torch")
     case = GRID[name]
@@ -307,7 +342,9 @@ def test_non_contiguous_inputs(backend, dtype, rng):
 
 
 @pytest.mark.parametrize("name", ["k3", "wide_rows_k3", "stride2_pad1", "blocked_c19_batch2",
-                                  "rows_stride1_57x58", "rows_stride2_113x115"])
+                                  "rows_stride1_57x58", "rows_stride2_113x115",
+                                  "s2rows_c3_m2_w90_pad1", "d1rows_c2_m2_60x20",
+                                  "d1rows_wgrad_112x5", "d1rows_wgrad_m2_pad0_125x6"])
 def test_inf_and_nan_propagate_like_the_reference(backend, dtype, rng, name):
     """Inf/NaN in x reach exactly the outputs and weight gradients whose sums contain them (an
     Inf in the first column is met by taps k = 0, 1 but never by k = 2, whose gradient stays
@@ -328,9 +365,11 @@ def test_inf_and_nan_propagate_like_the_reference(backend, dtype, rng, name):
 
 @pytest.mark.parametrize("name", ["blocked_c19_batch2", "blocked_c35_m2_dilation2_asym",
                                   "blocked_c16_stride2_odd_same", "rows_wide_17x17",
-                                  "rows_stride1_57x58"])
+                                  "rows_stride1_57x58", "s2rows_c3_m2_w90_pad1",
+                                  "d1rows_asym_46x20"])
 def test_fused_relu_on_both_forms(backend, dtype, rng, name):
-    """conv2d(groups=C, activation="relu") on the channel-blocked and the row form."""
+    """conv2d(groups=C, activation="relu") on the channel-blocked, the row and the direct row
+    forms."""
     case = GRID[name]
     x, w, b, _ = case.arrays(dtype, rng)
     y = faltung.conv2d(x, w, b, *case.args(), groups=case.c, activation="relu")
@@ -340,7 +379,9 @@ def test_fused_relu_on_both_forms(backend, dtype, rng, name):
 
 
 @pytest.mark.parametrize("name", ["blocked_c19_batch2", "blocked_c16_stride2_odd_same",
-                                  "blocked_c35_m2_dilation2_asym", "rows_stride1_57x58"])
+                                  "blocked_c35_m2_dilation2_asym", "rows_stride1_57x58",
+                                  "s2rows_m3_w61_pad0", "d1rows_m3_pad0_62x16",
+                                  "d1rows_wgrad_m2_pad0_125x6"])
 def test_results_do_not_depend_on_the_thread_count(backend, dtype, rng, restore_threads, name):
     """Every pass splits its work so that no sum depends on the threads (the weight gradient:
     each thread owns whole channels or 16-channel blocks): 1, 2 and 3 threads agree exactly."""

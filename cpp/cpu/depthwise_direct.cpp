@@ -1,0 +1,126 @@
+// The depthwise 3x3 forward on NCHW rows (depthwise_direct.hpp): the choice and the driver,
+// threaded over the output planes.
+#include "depthwise_direct.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "depthwise_work.hpp"
+
+namespace faltung::depthwise {
+namespace {
+
+const cpu::DepthwiseDirect& direct_table() {
+  static const cpu::DepthwiseDirect table = [] {
+    cpu::DepthwiseDirect t;
+    if (std::string(gemm_kernel_name()) == "avx512") cpu::avx512_depthwise_direct(&t);
+    return t;
+  }();
+  return table;
+}
+
+cpu::DirectPlane plane_of(const Conv2dParams& p) {
+  return {p.in_h, p.in_w, p.out_h, p.out_w, p.pad_top, p.pad_left};
+}
+
+// Stride-2 input gradient (speed change 18): 1.4-2.0x the tiles' scatter with 112 input
+// columns, 0.7-0.8x with 56 and 0.2-0.7x on smaller maps: from 112 columns.
+// The 7/8 rule: the last vector of a row is partly empty; measured (speed changes 15, 16):
+// stride 2 1.1-1.4x the tiles with 14, 28 and 56 output columns (7/8 of the lanes of a row's
+// vectors in use), 0.9x with 20 (5/8), 0.3-0.5x with 4 and 7; stride 1 1.8-2.1x the row form
+// with 74, 112 and 147 columns, 0.9x with 56 (smaller maps: the tiles).
+bool fills_vectors(int64_t out_w) {
+  constexpr int64_t L = cpu::kDirectLanes;
+  return 8 * out_w >= 7 * L * ((out_w + L - 1) / L);
+}
+
+bool direct_3x3(const Conv2dParams& p) {
+  return direct_table().stride2 != nullptr && p.kernel_h == 3 && p.kernel_w == 3 &&
+         p.dilation_h == 1 && p.dilation_w == 1;
+}
+
+}  // namespace
+
+bool use_direct(const Conv2dParams& p) {
+  const bool stride1 = p.stride_h == 1 && p.stride_w == 1 && p.out_w >= 64;
+  const bool stride2 = p.stride_h == 2 && p.stride_w == 2;
+  return direct_3x3(p) && (stride1 || stride2) && p.pad_left <= 1 && fills_vectors(p.out_w);
+}
+
+// Measured (speed change 17): 1.1-1.2x the tiles with 112 and 147 output columns, 0.75x
+// with 74.
+bool use_direct_weight(const Conv2dParams& p) {
+  return use_direct(p) && p.stride_h == 1 && p.out_w >= 112;
+}
+
+bool use_direct_input(const Conv2dParams& p) {
+  if (!direct_3x3(p) || multiplier(p) != 1) return false;
+  if (p.stride_h == 2 && p.stride_w == 2) return p.pad_left <= 1 && p.in_w >= 112;
+  return p.stride_h == 1 && p.stride_w == 1 && p.in_w >= 64 && p.pad_left >= 1 &&
+         p.pad_left <= 2 && p.pad_top <= 2 && fills_vectors(p.in_w);
+}
+
+void direct_forward(float* y, const float* x, const float* w, const float* bias,
+                    const Conv2dParams& p, Epilogue epilogue) {
+  const int64_t M = multiplier(p);
+  const cpu::DirectPlane g = plane_of(p);
+  const auto sum = p.stride_h == 1 ? direct_table().stride1 : direct_table().stride2;
+#pragma omp parallel for schedule(static) num_threads(num_threads())
+  for (int64_t plane = 0; plane < p.batch * p.out_channels; ++plane) {
+    const int64_t n = plane / p.out_channels, oc = plane % p.out_channels;
+    float* out = y + plane * p.out_pixels();
+    sum(out, x + (n * p.in_channels + oc / M) * p.in_pixels(), w + oc * 9,
+        bias != nullptr ? bias[oc] : 0.0f, g);
+    if (epilogue != Epilogue::kNone) finish_row(out, out, p.out_pixels(), 0.0f, epilogue);
+  }
+}
+
+// grad_x[iy, ix] = sum over i, k of w[i, k] * grad_y[iy + pad_top - i, ix + pad_left - k]: the
+// forward on grad_y with the kernel rotated by 180 degrees and padding 2 - pad.
+void direct_backward_input(float* grad_x, const float* grad_y, const float* w,
+                           const Conv2dParams& p) {
+  if (p.stride_h == 2) {  // the gather form (speed change 18)
+    const cpu::DirectPlane g = plane_of(p);
+    const auto gather = direct_table().input2;
+#pragma omp parallel for schedule(static) num_threads(num_threads())
+    for (int64_t plane = 0; plane < p.batch * p.in_channels; ++plane)
+      gather(grad_x + plane * p.in_pixels(), grad_y + plane * p.out_pixels(),
+             w + (plane % p.in_channels) * 9, g);
+    return;
+  }
+  const cpu::DirectPlane g{p.out_h, p.out_w, p.in_h, p.in_w, 2 - p.pad_top, 2 - p.pad_left};
+  const auto sum = direct_table().stride1;
+#pragma omp parallel for schedule(static) num_threads(num_threads())
+  for (int64_t plane = 0; plane < p.batch * p.in_channels; ++plane) {
+    const int64_t c = plane % p.in_channels;
+    float rotated[9];
+    for (int t = 0; t < 9; ++t) rotated[t] = w[c * 9 + 8 - t];
+    sum(grad_x + plane * p.in_pixels(), grad_y + plane * p.out_pixels(), rotated, 0.0f, g);
+  }
+}
+
+void direct_backward_weight(float* grad_w, const float* grad_y, const float* x,
+                            const Conv2dParams& p) {
+  constexpr int64_t L = cpu::kDirectLanes;
+  const int64_t M = multiplier(p);
+  const cpu::DirectPlane g = plane_of(p);
+  const auto dots = direct_table().dots;
+#pragma omp parallel num_threads(num_threads())
+  {
+  float* acc = workspace_as<float>(Slot::DepthwiseWeights, 9 * L);
+#pragma omp for schedule(static)
+  for (int64_t oc = 0; oc < p.out_channels; ++oc) {
+    std::fill(acc, acc + 9 * L, 0.0f);
+    for (int64_t n = 0; n < p.batch; ++n)
+      dots(acc, grad_y + (n * p.out_channels + oc) * p.out_pixels(),
+           x + (n * p.in_channels + oc / M) * p.in_pixels(), g);
+    for (int64_t t = 0; t < 9; ++t) {
+      float sum = 0.0f;
+      for (int64_t l = 0; l < L; ++l) sum += acc[t * L + l];
+      grad_w[oc * 9 + t] = sum;
+    }
+  }
+  }
+}
+
+}  // namespace faltung::depthwise
