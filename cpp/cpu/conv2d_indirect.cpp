@@ -192,15 +192,13 @@ ForwardVariant choose_forward(const Conv2dParams& p) {
 }
 
 template <class T>
-void forward_indirect(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p,
-                      Epilogue epilogue) {
+void forward_indirect(T* y, const T* x, const PackedWeight<T>& w, const T* bias,
+                      const Conv2dParams& p, Epilogue epilogue) {
   const GemmBlocking gb = gemm_blocking<T>();
   const int64_t og = p.out_channels_per_group(), rows = p.col_rows(), pixels = p.out_pixels();
   const Source s = make_source(p);
   const std::vector<int64_t> taps = tap_offsets(s, p);
   const int64_t kc_max = gemm_k_block<T>(rows);
-  int64_t stride = 0;
-  const T* packed = pack_weights(w, false, p, &stride);
   // Output columns q = oh * cols + ow of one image, the dropped ones of the last row excluded.
   const int64_t span = (p.out_h - 1) * s.cols + p.out_w;
   const int64_t tile = round_up(ceil_div(span, ceil_div(span, gb.nc)), gb.nr);
@@ -218,7 +216,7 @@ void forward_indirect(T* y, const T* x, const T* w, const T* bias, const Conv2dP
       const int64_t kc = std::min(kc_max, rows - pc);
       for (int64_t k = 0; k < kc; ++k)
         b_rows[k] = source + q0 + taps[static_cast<size_t>(g * rows + pc + k)];
-      gemm_block_indirect_b(packed + g * stride, og, pc, kc, m0, m1, b_rows, width,
+      gemm_block_indirect_b(w.data + g * w.stride, og, pc, kc, m0, m1, b_rows, width,
                             pc == 0 ? T(0) : T(1), c, ldc);
     }
     // Rows m0..m1 of the tile into y (dropping the columns ow >= out_w), plus bias and the
@@ -266,15 +264,13 @@ void forward_indirect(T* y, const T* x, const T* w, const T* bias, const Conv2dP
 }
 
 template <class T>
-void forward_gathered(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p,
-                      Epilogue epilogue) {
+void forward_gathered(T* y, const T* x, const PackedWeight<T>& w, const T* bias,
+                      const Conv2dParams& p, Epilogue epilogue) {
   const GemmBlocking gb = gemm_blocking<T>();
   const int64_t og = p.out_channels_per_group(), rows = p.col_rows(), pixels = p.out_pixels();
   const Source s = make_source(p);
   const std::vector<int64_t> taps = tap_offsets(s, p);
   const int64_t kc_max = gemm_k_block<T>(rows), nr = gb.nr;
-  int64_t stride = 0;
-  const T* packed = pack_weights(w, false, p, &stride);
   const int64_t chunk = chunk_images<T>(s, p);
   for (int64_t n0 = 0; n0 < p.batch; n0 += chunk) {
     const int64_t count = std::min(chunk, p.batch - n0);
@@ -321,7 +317,7 @@ void forward_gathered(T* y, const T* x, const T* w, const T* bias, const Conv2dP
         for (int64_t k = 0; k < kc; ++k) b_rows[k] = bases[0] + taps[static_cast<size_t>(g * rows + pc + k)];
         for (int64_t jp = 0; jp < panels; ++jp)
           gather_b_panel(b_block + jp * kc * nr, kc, b_rows, runs + jp * nr, run_count[jp]);
-        gemm_block(packed + g * stride, og, pc, kc, m0, m1, b_block, width, pc == 0 ? T(0) : T(1),
+        gemm_block(w.data + g * w.stride, og, pc, kc, m0, m1, b_block, width, pc == 0 ? T(0) : T(1),
                    c, ldc);
       }
       // The tile's columns back to their images (runs of one image's pixels), plus bias and
@@ -482,10 +478,10 @@ void backward_weight_gathered(T* grad_w, const T* grad_y, const T* x, const Conv
 
 #define FALTUNG_INSTANTIATE_CONV2D_INDIRECT(T)                                                \
   template ForwardVariant choose_forward<T>(const Conv2dParams&);                            \
-  template void forward_indirect<T>(T*, const T*, const T*, const T*, const Conv2dParams&,   \
-                                    Epilogue);                                              \
-  template void forward_gathered<T>(T*, const T*, const T*, const T*, const Conv2dParams&,   \
-                                    Epilogue);                                              \
+  template void forward_indirect<T>(T*, const T*, const PackedWeight<T>&, const T*,          \
+                                    const Conv2dParams&, Epilogue);                          \
+  template void forward_gathered<T>(T*, const T*, const PackedWeight<T>&, const T*,          \
+                                    const Conv2dParams&, Epilogue);                          \
   template void backward_weight_indirect<T>(T*, const T*, const T*, const Conv2dParams&); \
   template void backward_weight_gathered<T>(T*, const T*, const T*, const Conv2dParams&);
 FALTUNG_INSTANTIATE_CONV2D_INDIRECT(float)
