@@ -22,7 +22,7 @@ namespace {
 // each o, a panel's rows are mr x area contiguous values). Panel by panel over all of K, each
 // panel swept the whole weight: 4x slower than the rotated copy and its packing together.
 template <class T>
-conv::PackedWeight<T> pack_rotated_weight(const T* w, const Conv2dParams& p) {
+conv::ConvWeight<T> pack_rotated_weight(const T* w, const Conv2dParams& p) {
   const int64_t og = p.out_channels_per_group(), cg = p.in_channels_per_group();
   const int64_t area = p.kernel_h * p.kernel_w, depth = og * area, mr = gemm_blocking<T>().mr;
   const int64_t m_pad = conv::round_up(cg, mr), kc_max = gemm_k_block<T>(depth);
@@ -49,9 +49,9 @@ conv::PackedWeight<T> pack_rotated_weight(const T* w, const Conv2dParams& p) {
   return {packed, stride};
 }
 
-// The forward variant choose_forward picks, on a packed weight.
+// The forward variant choose_forward picks, on a packed weight (the rotated kernel).
 template <class T>
-void forward_packed(T* y, const T* x, const conv::PackedWeight<T>& w, const T* bias,
+void forward_packed(T* y, const T* x, const conv::ConvWeight<T>& w, const T* bias,
                     const Conv2dParams& p, Epilogue epilogue) {
   if (conv::choose_forward<T>(p) == conv::ForwardVariant::kIndirect)
     conv::forward_indirect(y, x, w, bias, p, epilogue);
@@ -72,7 +72,10 @@ constexpr int64_t kMostlyPadding = 4;
 template <class T>
 void conv2d_forward(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p,
                     Epilogue epilogue) {
-  forward_packed(y, x, conv::pack_weights(w, false, p), bias, p, epilogue);
+  if (conv::choose_forward<T>(p) == conv::ForwardVariant::kIndirect)
+    conv::forward_indirect(y, x, conv::pack_weights(w, false, p), bias, p, epilogue);
+  else
+    conv::forward_gathered(y, x, conv::ConvWeight<T>{nullptr, 0, w}, bias, p, epilogue);
 }
 
 template <class T>

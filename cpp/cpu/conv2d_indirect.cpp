@@ -192,7 +192,7 @@ ForwardVariant choose_forward(const Conv2dParams& p) {
 }
 
 template <class T>
-void forward_indirect(T* y, const T* x, const PackedWeight<T>& w, const T* bias,
+void forward_indirect(T* y, const T* x, const ConvWeight<T>& w, const T* bias,
                       const Conv2dParams& p, Epilogue epilogue) {
   const GemmBlocking gb = gemm_blocking<T>();
   const int64_t og = p.out_channels_per_group(), rows = p.col_rows(), pixels = p.out_pixels();
@@ -216,7 +216,7 @@ void forward_indirect(T* y, const T* x, const PackedWeight<T>& w, const T* bias,
       const int64_t kc = std::min(kc_max, rows - pc);
       for (int64_t k = 0; k < kc; ++k)
         b_rows[k] = source + q0 + taps[static_cast<size_t>(g * rows + pc + k)];
-      gemm_block_indirect_b(w.data + g * w.stride, og, pc, kc, m0, m1, b_rows, width,
+      gemm_block_indirect_b(w.packed + g * w.stride, og, pc, kc, m0, m1, b_rows, width,
                             pc == 0 ? T(0) : T(1), c, ldc);
     }
     // Rows m0..m1 of the tile into y (dropping the columns ow >= out_w), plus bias and the
@@ -264,7 +264,7 @@ void forward_indirect(T* y, const T* x, const PackedWeight<T>& w, const T* bias,
 }
 
 template <class T>
-void forward_gathered(T* y, const T* x, const PackedWeight<T>& w, const T* bias,
+void forward_gathered(T* y, const T* x, const ConvWeight<T>& w, const T* bias,
                       const Conv2dParams& p, Epilogue epilogue) {
   const GemmBlocking gb = gemm_blocking<T>();
   const int64_t og = p.out_channels_per_group(), rows = p.col_rows(), pixels = p.out_pixels();
@@ -279,7 +279,7 @@ void forward_gathered(T* y, const T* x, const PackedWeight<T>& w, const T* bias,
     const int64_t total = count * pixels;
     const int64_t tile = round_up(ceil_div(total, ceil_div(total, gb.nc)), nr);
     const int64_t tiles = ceil_div(total, tile);
-    const Parts m_parts{og, gb.mr, parts_for(p.groups * tiles, ceil_div(og, gb.mr), num_threads())};
+    const Parts m_parts{og, gb.mr, even_parts(p.groups * tiles, ceil_div(og, gb.mr), num_threads())};
     parallel_for(p.groups * tiles * m_parts.parts, [&](int64_t index) {
       const int64_t part = index % m_parts.parts, rest = index / m_parts.parts;
       const int64_t t = rest % tiles, g = rest / tiles;
@@ -287,11 +287,13 @@ void forward_gathered(T* y, const T* x, const PackedWeight<T>& w, const T* bias,
       const int64_t j0 = t * tile, width = std::min(tile, total - j0), panels = ceil_div(width, nr);
       // Each panel's columns as runs of consecutive source elements (tap offset 0), cut where
       // a vector ends; (n, oh, ow) walks the tile's columns without dividing.
-      const size_t row_bytes = sizeof(const T*) * static_cast<size_t>(kc_max);
+      // Rows slot: B's row addresses, A's (weight read in place), run counts, runs.
+      const size_t row_bytes = sizeof(const T*) * static_cast<size_t>(kc_max + m1 - m0);
       const size_t count_bytes = sizeof(int64_t) * static_cast<size_t>(panels);
       char* raw = static_cast<char*>(workspace(
           Slot::Rows, row_bytes + count_bytes + sizeof(GatherRun) * static_cast<size_t>(panels * nr)));
       const T** b_rows = reinterpret_cast<const T**>(raw);
+      const T** a_rows = b_rows + kc_max;
       int64_t* run_count = reinterpret_cast<int64_t*>(raw + row_bytes);
       GatherRun* runs = reinterpret_cast<GatherRun*>(raw + row_bytes + count_bytes);
       int64_t n = j0 / pixels, oh = (j0 % pixels) / p.out_w, ow = j0 % p.out_w;
@@ -317,8 +319,14 @@ void forward_gathered(T* y, const T* x, const PackedWeight<T>& w, const T* bias,
         for (int64_t k = 0; k < kc; ++k) b_rows[k] = bases[0] + taps[static_cast<size_t>(g * rows + pc + k)];
         for (int64_t jp = 0; jp < panels; ++jp)
           gather_b_panel(b_block + jp * kc * nr, kc, b_rows, runs + jp * nr, run_count[jp]);
-        gemm_block(w.data + g * w.stride, og, pc, kc, m0, m1, b_block, width, pc == 0 ? T(0) : T(1),
-                   c, ldc);
+        const T beta = pc == 0 ? T(0) : T(1);
+        if (w.in_place != nullptr) {
+          const int64_t segment = 0;  // one K segment: columns pc .. pc + kc of each weight row
+          for (int64_t o = m0; o < m1; ++o) a_rows[o - m0] = w.in_place + (g * og + o) * rows + pc;
+          gemm_block_indirect_a(a_rows, m1 - m0, 1, kc, &segment, b_block, width, beta, c, ldc);
+        } else {
+          gemm_block(w.packed + g * w.stride, og, pc, kc, m0, m1, b_block, width, beta, c, ldc);
+        }
       }
       // The tile's columns back to their images (runs of one image's pixels), plus bias and
       // the epilogue.
@@ -478,9 +486,9 @@ void backward_weight_gathered(T* grad_w, const T* grad_y, const T* x, const Conv
 
 #define FALTUNG_INSTANTIATE_CONV2D_INDIRECT(T)                                                \
   template ForwardVariant choose_forward<T>(const Conv2dParams&);                            \
-  template void forward_indirect<T>(T*, const T*, const PackedWeight<T>&, const T*,          \
+  template void forward_indirect<T>(T*, const T*, const ConvWeight<T>&, const T*,          \
                                     const Conv2dParams&, Epilogue);                          \
-  template void forward_gathered<T>(T*, const T*, const PackedWeight<T>&, const T*,          \
+  template void forward_gathered<T>(T*, const T*, const ConvWeight<T>&, const T*,          \
                                     const Conv2dParams&, Epilogue);                          \
   template void backward_weight_indirect<T>(T*, const T*, const T*, const Conv2dParams&); \
   template void backward_weight_gathered<T>(T*, const T*, const T*, const Conv2dParams&);
