@@ -49,16 +49,6 @@ conv::ConvWeight<T> pack_rotated_weight(const T* w, const Conv2dParams& p) {
   return {packed, stride};
 }
 
-// The forward variant choose_forward picks, on a packed weight (the rotated kernel).
-template <class T>
-void forward_packed(T* y, const T* x, const conv::ConvWeight<T>& w, const T* bias,
-                    const Conv2dParams& p, Epilogue epilogue) {
-  if (conv::choose_forward<T>(p) == conv::ForwardVariant::kIndirect)
-    conv::forward_indirect(y, x, w, bias, p, epilogue);
-  else
-    conv::forward_gathered(y, x, w, bias, p, epilogue);
-}
-
 // Below this many output channels per group the weight gradient puts the taps, not the output
 // channels, along the vectors (LeNet's conv1: 6 output channels would fill 6 of 32 lanes).
 constexpr int64_t kFewOutputChannels = 16;
@@ -98,8 +88,13 @@ void conv2d_backward_input(T* grad_x, const T* grad_y, const T* w, const Conv2dP
   q.pad_bottom = p.dilation_h * (p.kernel_h - 1) - p.pad_bottom;
   q.pad_left = p.dilation_w * (p.kernel_w - 1) - p.pad_left;
   q.pad_right = p.dilation_w * (p.kernel_w - 1) - p.pad_right;
-  forward_packed(grad_x, grad_y, pack_rotated_weight(w, p), static_cast<const T*>(nullptr), q,
-                 Epilogue::kNone);
+  // The gathered variant reads the rotated kernel in place; the other needs it packed.
+  const T* no_bias = nullptr;
+  if (conv::choose_forward<T>(q) == conv::ForwardVariant::kIndirect)
+    conv::forward_indirect(grad_x, grad_y, pack_rotated_weight(w, p), no_bias, q, Epilogue::kNone);
+  else
+    conv::forward_gathered(grad_x, grad_y, conv::ConvWeight<T>{nullptr, 0, w, true}, no_bias, q,
+                           Epilogue::kNone);
 }
 
 template <class T>

@@ -20,6 +20,7 @@
 //                 (row k = output pixel k, its taps along the vectors); threads take images.
 // Images are padded a chunk at a time (a workspace of at most kSourceBytes, or one image), all
 // threads filling it; with enough images each thread pads its own instead (forward).
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -269,8 +270,15 @@ void forward_gathered(T* y, const T* x, const ConvWeight<T>& w, const T* bias,
   const GemmBlocking gb = gemm_blocking<T>();
   const int64_t og = p.out_channels_per_group(), rows = p.col_rows(), pixels = p.out_pixels();
   const Source s = make_source(p);
-  const std::vector<int64_t> taps = tap_offsets(s, p);
-  const int64_t kc_max = gemm_k_block<T>(rows), nr = gb.nr;
+  std::vector<int64_t> taps = tap_offsets(s, p);
+  // The rotated kernel read in place: K in whole channels, each channel's taps reversed.
+  const int64_t area = p.kernel_h * p.kernel_w;
+  int64_t kc_max = gemm_k_block<T>(rows);
+  if (w.rotated) {
+    kc_max = std::max(area, kc_max / area * area);
+    for (auto tap = taps.begin(); tap != taps.end(); tap += area) std::reverse(tap, tap + area);
+  }
+  const int64_t nr = gb.nr, max_segments = w.rotated ? kc_max / area : 1;
   const int64_t chunk = chunk_images<T>(s, p);
   for (int64_t n0 = 0; n0 < p.batch; n0 += chunk) {
     const int64_t count = std::min(chunk, p.batch - n0);
@@ -287,14 +295,16 @@ void forward_gathered(T* y, const T* x, const ConvWeight<T>& w, const T* bias,
       const int64_t j0 = t * tile, width = std::min(tile, total - j0), panels = ceil_div(width, nr);
       // Each panel's columns as runs of consecutive source elements (tap offset 0), cut where
       // a vector ends; (n, oh, ow) walks the tile's columns without dividing.
-      // Rows slot: B's row addresses, A's (weight read in place), run counts, runs.
+      // Rows slot: B's row addresses, A's (weight read in place), A's K segment offsets, run
+      // counts, runs.
       const size_t row_bytes = sizeof(const T*) * static_cast<size_t>(kc_max + m1 - m0);
-      const size_t count_bytes = sizeof(int64_t) * static_cast<size_t>(panels);
+      const size_t count_bytes = sizeof(int64_t) * static_cast<size_t>(max_segments + panels);
       char* raw = static_cast<char*>(workspace(
           Slot::Rows, row_bytes + count_bytes + sizeof(GatherRun) * static_cast<size_t>(panels * nr)));
       const T** b_rows = reinterpret_cast<const T**>(raw);
       const T** a_rows = b_rows + kc_max;
-      int64_t* run_count = reinterpret_cast<int64_t*>(raw + row_bytes);
+      int64_t* seg_offset = reinterpret_cast<int64_t*>(raw + row_bytes);
+      int64_t* run_count = seg_offset + max_segments;
       GatherRun* runs = reinterpret_cast<GatherRun*>(raw + row_bytes + count_bytes);
       int64_t n = j0 / pixels, oh = (j0 % pixels) / p.out_w, ow = j0 % p.out_w;
       for (int64_t jp = 0; jp < panels; ++jp) {
@@ -320,10 +330,19 @@ void forward_gathered(T* y, const T* x, const ConvWeight<T>& w, const T* bias,
         for (int64_t jp = 0; jp < panels; ++jp)
           gather_b_panel(b_block + jp * kc * nr, kc, b_rows, runs + jp * nr, run_count[jp]);
         const T beta = pc == 0 ? T(0) : T(1);
-        if (w.in_place != nullptr) {
-          const int64_t segment = 0;  // one K segment: columns pc .. pc + kc of each weight row
+        if (w.in_place != nullptr && !w.rotated) {
+          // One K segment: columns pc .. pc + kc of each weight row.
+          seg_offset[0] = 0;
           for (int64_t o = m0; o < m1; ++o) a_rows[o - m0] = w.in_place + (g * og + o) * rows + pc;
-          gemm_block_indirect_a(a_rows, m1 - m0, 1, kc, &segment, b_block, width, beta, c, ldc);
+          gemm_block_indirect_a(a_rows, m1 - m0, 1, kc, seg_offset, b_block, width, beta, c, ldc);
+        } else if (w.in_place != nullptr) {
+          // Row o (an input channel of w's layer), channel j of K at w[j][o][0:area] of this
+          // group: rows area values apart, channels og * area apart.
+          const T* a = w.in_place + g * og * rows;
+          for (int64_t o = m0; o < m1; ++o) a_rows[o - m0] = a + o * area;
+          for (int64_t sg = 0; sg < kc / area; ++sg) seg_offset[sg] = (pc / area + sg) * og * area;
+          gemm_block_indirect_a(a_rows, m1 - m0, kc / area, area, seg_offset, b_block, width, beta,
+                                c, ldc);
         } else {
           gemm_block(w.packed + g * w.stride, og, pc, kc, m0, m1, b_block, width, beta, c, ldc);
         }

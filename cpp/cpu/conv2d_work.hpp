@@ -66,13 +66,17 @@ T* plane(T* base, int64_t n, int64_t g, int64_t channels_per_group, int64_t grou
 }
 
 // A conv weight as the GEMM's A: packed (gemm.hpp), group g at packed + g * stride; or, where
-// in_place is set (the gathered forward), the weight itself read in place by the kernel for A
-// rows (gemm_block_indirect_a), row o of group g at in_place + (g * og + o) * col_rows.
+// in_place is set (the gathered forward), the (out, in/groups, kh, kw) weight itself, read in
+// place by the kernel for A rows (gemm_block_indirect_a): row o of group g at
+// in_place + (g * og + o) * col_rows. `rotated`: in_place is the weight of the layer whose
+// stride-1 input gradient this forward computes (the rotated kernel, conv2d.cpp), read without
+// rotating it: K runs over (channel, tap of w), B's taps reversed within each channel instead.
 template <class T>
 struct ConvWeight {
   const T* packed;
   int64_t stride;
   const T* in_place = nullptr;
+  bool rotated = false;
 };
 
 // Runs pack(g, panel_begin, panel_end) over the `panels` mr-row panels of each of `groups`
