@@ -185,11 +185,14 @@ template <class T>
 ForwardVariant choose_forward(const Conv2dParams& p) {
   const Source s = make_source(p);
   const double dropped = double(s.cols - p.out_w) / double(p.out_w);  // per computed column
-  // Gathering costs about 0.15 cycles per B element (masked loads ORed per vector, fitted to
-  // the measured crossover: ResNet 3x3/128 at 28x28 and LeNet's conv2 gather since
-  // performance.md entry 29); the GEMM spends og / (2 FMAs x lanes) cycles on each.
+  // Gathering costs about 0.15 cycles per B element (masked loads ORed per vector) while an
+  // image's padded copy fits half of L2, about twice that beyond, where the gather's reads come
+  // from L3 and the in-place variant's prefetched rows do better (fitted to the measured
+  // crossovers, performance.md entry 29: ResNet 3x3/128 at 28x28 and LeNet's conv2 gather, VGG
+  // conv3_2 does not); the GEMM spends og / (2 FMAs x lanes) cycles on each.
   const GemmBlocking gb = gemm_blocking<T>();
-  const double gather = 0.15 * double(2 * gb.lanes) / double(p.out_channels_per_group());
+  const bool fits = s.image_size() * int64_t(sizeof(T)) <= (int64_t(512) << 10);
+  const double gather = (fits ? 0.15 : 0.3) * double(2 * gb.lanes) / double(p.out_channels_per_group());
   return dropped <= gather ? ForwardVariant::kIndirect : ForwardVariant::kGathered;
 }
 
