@@ -9,7 +9,9 @@ work (cpp/cpu/conv2d.cpp), at one and two threads, against the float64 reference
   gradient) or along dW's columns (weight gradient); dW too narrow to share: private partials;
 - few output channels: the weight gradient with the taps along the vectors (gathered);
 - pointwise layers, direct (one image per tile) and batched; groups; edge panels (sizes that are
-  no multiple of the register tile).
+  no multiple of the register tile); the gathered forward's weight read in place over two K
+  blocks, per group; more than four gather runs sharing a vector (output rows two pixels wide,
+  kernel rows three taps wide).
 """
 from __future__ import annotations
 
@@ -32,6 +34,9 @@ SHAPES = {
     "pointwise_batched": (11, 33, 70, 5, 1, 1, 0, 1),
     "groups_batched": (9, 12, 18, 8, 3, 2, 1, 3),
     "odd_everything": (3, 17, 29, 19, 3, 1, 2, 1),
+    "gathered_groups_k_blocks": (5, 80, 100, 6, 3, 1, 1, 2),
+    "gathered_two_wide_rows": (7, 40, 64, 4, 3, 1, 0, 1),
+    "few_output_channels_3x3": (4, 3, 6, 9, 3, 1, 1, 1),
 }
 
 

@@ -226,6 +226,14 @@ def test_conv2d_realistic_layer(backend, dtype, rng):
     _run(Case(n=2, c=64, o=96, h=28, w=28, padding=1), dtype, rng)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_conv2d_weight_packed_in_pieces(backend, dtype, rng, threads, restore_threads):
+    """The threads pack the weight in pieces of whole panels: here one 8-row panel of
+    K = 2160 each, the last of three panels partly filled."""
+    faltung.set_num_threads(threads)
+    _run(Case(n=2, c=240, o=20, h=6, w=5, padding=1), dtype, rng)
+
+
 # ----------------------------------------------------------------------------- API behaviour
 
 def test_result_dtype_and_new_array(backend, dtype, rng):

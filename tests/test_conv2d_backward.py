@@ -82,6 +82,26 @@ def test_conv2d_backward_realistic_layer(backend, dtype, rng):
 
 # ------------------------------------------------------------------------------ adjoint tests
 
+
+# The stride-1 input gradient packs the rotated kernel straight from w, its threads taking K
+# blocks: K = 53 output channels x 6 taps = 318 makes two blocks of 159, the boundary inside
+# one channel's taps; 13 input channels per group fill the second 8-row panel partly.
+@pytest.mark.parametrize("threads", [1, 2])
+def test_conv2d_backward_rotated_kernel_blocks(backend, dtype, rng, threads, restore_threads):
+    faltung.set_num_threads(threads)
+    _check_backward(Case(n=2, c=26, o=106, h=9, w=8, kh=3, kw=2, padding=1, groups=2), dtype, rng)
+
+
+# The weight is packed by all threads in pieces of whole panels (here one 8-row panel of
+# K = 2160 per piece, the last panel partly filled; transposed for the strided input gradient).
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_conv2d_backward_weight_packed_in_pieces(backend, dtype, rng, threads, stride,
+                                                 restore_threads):
+    faltung.set_num_threads(threads)
+    _check_backward(Case(n=2, c=240, o=20, h=6, w=5, stride=stride, padding=1), dtype, rng)
+
+
 ADJOINT_CASES = ["k3", "k5_pad2", "stride3_remainder", "pad_asym_torch4", "same_stride2_odd",
                  "same_k4_even", "dilation2_stride2", "groups3_stride2", "depthwise_multiplier2",
                  "channels_17", "batch2_groups2_pad", "k1_stride2", "pad_larger_than_kernel"]

@@ -20,13 +20,38 @@
 namespace faltung {
 namespace {
 
-// dst[o * area + t] = src[o * src_stride + area - 1 - t] for o < count, t < area; Area is
-// area when known at compile time (0: not).
-template <int Area, class T>
-void reverse_blocks(T* dst, const T* src, int64_t count, int64_t src_stride, int64_t area) {
-  const int64_t n = Area > 0 ? Area : area;
-  for (int64_t o = 0; o < count; ++o, dst += n, src += src_stride)
-    for (int64_t t = 0; t < n; ++t) dst[t] = src[n - 1 - t];
+// The rotated kernel of a stride-1 input gradient as the GEMM's packed A (gemm.hpp), packed
+// straight from w (no rotated copy): the forward convolution of grad_y takes the weight
+// w'[g][c][o][t] = w[g * og + o][c][area - 1 - t], M = cg rows c, K = og * area columns (o, t).
+// The threads take K blocks: a block's panels read the same few output channels of w (for
+// each o, a panel's rows are mr x area contiguous values). Panel by panel over all of K, each
+// panel swept the whole weight: 4x slower than the rotated copy and its packing together.
+template <class T>
+conv::ConvWeight<T> pack_rotated_weight(const T* w, const Conv2dParams& p) {
+  const int64_t og = p.out_channels_per_group(), cg = p.in_channels_per_group();
+  const int64_t area = p.kernel_h * p.kernel_w, depth = og * area, mr = gemm_blocking<T>().mr;
+  const int64_t m_pad = conv::round_up(cg, mr), kc_max = gemm_k_block<T>(depth);
+  const int64_t stride = packed_a_size<T>(cg, depth), blocks = conv::ceil_div(depth, kc_max);
+  T* packed = workspace_as<T>(Slot::PackA, static_cast<size_t>(stride * p.groups));
+  conv::parallel_for(p.groups * blocks, [&](int64_t index) {
+    const int64_t g = index / blocks, pc = index % blocks * kc_max;
+    const int64_t kc = std::min(kc_max, depth - pc);
+    for (int64_t ip = 0; ip < m_pad / mr; ++ip) {
+      const int64_t rows = std::min(mr, cg - ip * mr);
+      const T* src = w + (g * og * cg + ip * mr) * area;  // row 0 of the panel, o = 0
+      T* dst = packed + g * stride + pc * m_pad + ip * kc * mr;
+      for (int64_t k = 0, o = pc / area, t = pc % area; k < kc; ++k, dst += mr) {
+        const T* column = src + o * cg * area + area - 1 - t;
+        for (int64_t i = 0; i < rows; ++i) dst[i] = column[i * area];
+        std::fill(dst + rows, dst + mr, T(0));
+        if (++t == area) {
+          t = 0;
+          ++o;
+        }
+      }
+    }
+  });
+  return {packed, stride};
 }
 
 // Below this many output channels per group the weight gradient puts the taps, not the output
@@ -45,9 +70,9 @@ void conv2d_forward(T* y, const T* x, const T* w, const T* bias, const Conv2dPar
   if constexpr (std::is_same_v<T, float>)
     if (conv::use_direct_forward(p)) return conv::forward_direct(y, x, w, bias, p, epilogue);
   if (conv::choose_forward<T>(p) == conv::ForwardVariant::kIndirect)
-    conv::forward_indirect(y, x, w, bias, p, epilogue);
+    conv::forward_indirect(y, x, conv::pack_weights(w, false, p), bias, p, epilogue);
   else
-    conv::forward_gathered(y, x, w, bias, p, epilogue);
+    conv::forward_gathered(y, x, conv::ConvWeight<T>{nullptr, 0, w}, bias, p, epilogue);
 }
 
 template <class T>
@@ -59,20 +84,6 @@ void conv2d_backward_input(T* grad_x, const T* grad_y, const T* w, const Conv2dP
     return conv::backward_input_col2im(grad_x, grad_y, w, p);
   // grad_x = conv(grad_y, w') with w'[g][c][o][i][j] = w[g * og + o][c][kh-1-i][kw-1-j]:
   // output pixel (ih, iw) gathers grad_y at (ih + pad_top - i' * dh, ...) over the taps.
-  const int64_t og = p.out_channels_per_group(), cg = p.in_channels_per_group();
-  const int64_t area = p.kernel_h * p.kernel_w;
-  T* rotated = workspace_as<T>(Slot::Weights, static_cast<size_t>(p.out_channels * cg * area));
-  conv::parallel_for(p.in_channels, [&](int64_t gc) {  // gc = g * cg + c
-    const int64_t g = gc / cg, c = gc % cg;
-    const T* src = w + (g * og * cg + c) * area;
-    T* dst = rotated + gc * og * area;
-    switch (area) {  // the common kernel sizes unrolled: reversed copies of a few elements
-      case 9: return reverse_blocks<9>(dst, src, og, cg * area, area);
-      case 25: return reverse_blocks<25>(dst, src, og, cg * area, area);
-      case 49: return reverse_blocks<49>(dst, src, og, cg * area, area);
-      default: return reverse_blocks<0>(dst, src, og, cg * area, area);
-    }
-  });
   Conv2dParams q = p;
   q.in_channels = p.out_channels;
   q.in_h = p.out_h;
@@ -84,7 +95,13 @@ void conv2d_backward_input(T* grad_x, const T* grad_y, const T* w, const Conv2dP
   q.pad_bottom = p.dilation_h * (p.kernel_h - 1) - p.pad_bottom;
   q.pad_left = p.dilation_w * (p.kernel_w - 1) - p.pad_left;
   q.pad_right = p.dilation_w * (p.kernel_w - 1) - p.pad_right;
-  conv2d_forward(grad_x, grad_y, static_cast<const T*>(rotated), static_cast<const T*>(nullptr), q);
+  // The gathered variant reads the rotated kernel in place; the other needs it packed.
+  const T* no_bias = nullptr;
+  if (conv::choose_forward<T>(q) == conv::ForwardVariant::kIndirect)
+    conv::forward_indirect(grad_x, grad_y, pack_rotated_weight(w, p), no_bias, q, Epilogue::kNone);
+  else
+    conv::forward_gathered(grad_x, grad_y, conv::ConvWeight<T>{nullptr, 0, w, true}, no_bias, q,
+                           Epilogue::kNone);
 }
 
 template <class T>

@@ -75,8 +75,7 @@ void backward_input_col2im(T* grad_x, const T* grad_y, const T* w, const Conv2dP
   const int64_t rows = p.col_rows(), pixels = p.out_pixels(), area = p.kernel_h * p.kernel_w;
   const Tiling t = make_tiling(p, gb.nc, gb.nr);
   const int64_t kc_max = gemm_k_block<T>(og);
-  int64_t stride = 0;
-  const T* packed = pack_weights(w, true, p, &stride);
+  const ConvWeight<T> packed = pack_weights(w, true, p);
   // A part owns whole input channels (col2im of its rows adds only into them) and whole
   // mr-row panels of W^T: its rows are a multiple of lcm(mr, kh * kw).
   const int64_t unit = std::lcm(gb.mr, area);
@@ -117,7 +116,7 @@ void backward_input_col2im(T* grad_x, const T* grad_y, const T* w, const Conv2dP
         const int64_t ldc = direct ? p.in_pixels() : it.ld();
         T* c = direct ? dcol + rb * ldc : dcol;  // row rb
         for (int64_t pc = 0; pc < og; pc += kc_max)
-          gemm_block(packed + g * stride, rows, pc, std::min(kc_max, og - pc), rb, re,
+          gemm_block(packed.packed + g * packed.stride, rows, pc, std::min(kc_max, og - pc), rb, re,
                      dy + pc * panel_size, columns, pc == 0 ? T(0) : T(1), c, ldc);
         if (direct) continue;
         for (int64_t j = 0; j < it.count; ++j)

@@ -20,6 +20,7 @@
 //                 (row k = output pixel k, its taps along the vectors); threads take images.
 // Images are padded a chunk at a time (a workspace of at most kSourceBytes, or one image), all
 // threads filling it; with enough images each thread pads its own instead (forward).
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -184,23 +185,25 @@ template <class T>
 ForwardVariant choose_forward(const Conv2dParams& p) {
   const Source s = make_source(p);
   const double dropped = double(s.cols - p.out_w) / double(p.out_w);  // per computed column
-  // Gathering costs about a third of a cycle per B element (a masked load per run, fitted to
-  // the measured crossover); the GEMM spends og / (2 FMAs x lanes) cycles on each.
+  // Gathering costs about 0.15 cycles per B element (masked loads ORed per vector) while an
+  // image's padded copy fits half of L2, about twice that beyond, where the gather's reads come
+  // from L3 and the in-place variant's prefetched rows do better (fitted to the measured
+  // crossovers, performance.md entry 29: ResNet 3x3/128 at 28x28 and LeNet's conv2 gather, VGG
+  // conv3_2 does not); the GEMM spends og / (2 FMAs x lanes) cycles on each.
   const GemmBlocking gb = gemm_blocking<T>();
-  const double gather = 0.3 * double(2 * gb.lanes) / double(p.out_channels_per_group());
+  const bool fits = s.image_size() * int64_t(sizeof(T)) <= (int64_t(512) << 10);
+  const double gather = (fits ? 0.15 : 0.3) * double(2 * gb.lanes) / double(p.out_channels_per_group());
   return dropped <= gather ? ForwardVariant::kIndirect : ForwardVariant::kGathered;
 }
 
 template <class T>
-void forward_indirect(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p,
-                      Epilogue epilogue) {
+void forward_indirect(T* y, const T* x, const ConvWeight<T>& w, const T* bias,
+                      const Conv2dParams& p, Epilogue epilogue) {
   const GemmBlocking gb = gemm_blocking<T>();
   const int64_t og = p.out_channels_per_group(), rows = p.col_rows(), pixels = p.out_pixels();
   const Source s = make_source(p);
   const std::vector<int64_t> taps = tap_offsets(s, p);
   const int64_t kc_max = gemm_k_block<T>(rows);
-  int64_t stride = 0;
-  const T* packed = pack_weights(w, false, p, &stride);
   // Output columns q = oh * cols + ow of one image, the dropped ones of the last row excluded.
   const int64_t span = (p.out_h - 1) * s.cols + p.out_w;
   const int64_t tile = round_up(ceil_div(span, ceil_div(span, gb.nc)), gb.nr);
@@ -218,7 +221,7 @@ void forward_indirect(T* y, const T* x, const T* w, const T* bias, const Conv2dP
       const int64_t kc = std::min(kc_max, rows - pc);
       for (int64_t k = 0; k < kc; ++k)
         b_rows[k] = source + q0 + taps[static_cast<size_t>(g * rows + pc + k)];
-      gemm_block_indirect_b(packed + g * stride, og, pc, kc, m0, m1, b_rows, width,
+      gemm_block_indirect_b(w.packed + g * w.stride, og, pc, kc, m0, m1, b_rows, width,
                             pc == 0 ? T(0) : T(1), c, ldc);
     }
     // Rows m0..m1 of the tile into y (dropping the columns ow >= out_w), plus bias and the
@@ -266,15 +269,20 @@ void forward_indirect(T* y, const T* x, const T* w, const T* bias, const Conv2dP
 }
 
 template <class T>
-void forward_gathered(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p,
-                      Epilogue epilogue) {
+void forward_gathered(T* y, const T* x, const ConvWeight<T>& w, const T* bias,
+                      const Conv2dParams& p, Epilogue epilogue) {
   const GemmBlocking gb = gemm_blocking<T>();
   const int64_t og = p.out_channels_per_group(), rows = p.col_rows(), pixels = p.out_pixels();
   const Source s = make_source(p);
-  const std::vector<int64_t> taps = tap_offsets(s, p);
-  const int64_t kc_max = gemm_k_block<T>(rows), nr = gb.nr;
-  int64_t stride = 0;
-  const T* packed = pack_weights(w, false, p, &stride);
+  std::vector<int64_t> taps = tap_offsets(s, p);
+  // The rotated kernel read in place: K in whole channels, each channel's taps reversed.
+  const int64_t area = p.kernel_h * p.kernel_w;
+  int64_t kc_max = gemm_k_block<T>(rows);
+  if (w.rotated) {
+    kc_max = std::max(area, kc_max / area * area);
+    for (auto tap = taps.begin(); tap != taps.end(); tap += area) std::reverse(tap, tap + area);
+  }
+  const int64_t nr = gb.nr, max_segments = w.rotated ? kc_max / area : 1;
   const int64_t chunk = chunk_images<T>(s, p);
   for (int64_t n0 = 0; n0 < p.batch; n0 += chunk) {
     const int64_t count = std::min(chunk, p.batch - n0);
@@ -283,7 +291,7 @@ void forward_gathered(T* y, const T* x, const T* w, const T* bias, const Conv2dP
     const int64_t total = count * pixels;
     const int64_t tile = round_up(ceil_div(total, ceil_div(total, gb.nc)), nr);
     const int64_t tiles = ceil_div(total, tile);
-    const Parts m_parts{og, gb.mr, parts_for(p.groups * tiles, ceil_div(og, gb.mr), num_threads())};
+    const Parts m_parts{og, gb.mr, even_parts(p.groups * tiles, ceil_div(og, gb.mr), num_threads())};
     parallel_for(p.groups * tiles * m_parts.parts, [&](int64_t index) {
       const int64_t part = index % m_parts.parts, rest = index / m_parts.parts;
       const int64_t t = rest % tiles, g = rest / tiles;
@@ -291,12 +299,16 @@ void forward_gathered(T* y, const T* x, const T* w, const T* bias, const Conv2dP
       const int64_t j0 = t * tile, width = std::min(tile, total - j0), panels = ceil_div(width, nr);
       // Each panel's columns as runs of consecutive source elements (tap offset 0), cut where
       // a vector ends; (n, oh, ow) walks the tile's columns without dividing.
-      const size_t row_bytes = sizeof(const T*) * static_cast<size_t>(kc_max);
-      const size_t count_bytes = sizeof(int64_t) * static_cast<size_t>(panels);
+      // Rows slot: B's row addresses, A's (weight read in place), A's K segment offsets, run
+      // counts, runs.
+      const size_t row_bytes = sizeof(const T*) * static_cast<size_t>(kc_max + m1 - m0);
+      const size_t count_bytes = sizeof(int64_t) * static_cast<size_t>(max_segments + panels);
       char* raw = static_cast<char*>(workspace(
           Slot::Rows, row_bytes + count_bytes + sizeof(GatherRun) * static_cast<size_t>(panels * nr)));
       const T** b_rows = reinterpret_cast<const T**>(raw);
-      int64_t* run_count = reinterpret_cast<int64_t*>(raw + row_bytes);
+      const T** a_rows = b_rows + kc_max;
+      int64_t* seg_offset = reinterpret_cast<int64_t*>(raw + row_bytes);
+      int64_t* run_count = seg_offset + max_segments;
       GatherRun* runs = reinterpret_cast<GatherRun*>(raw + row_bytes + count_bytes);
       int64_t n = j0 / pixels, oh = (j0 % pixels) / p.out_w, ow = j0 % p.out_w;
       for (int64_t jp = 0; jp < panels; ++jp) {
@@ -321,8 +333,23 @@ void forward_gathered(T* y, const T* x, const T* w, const T* bias, const Conv2dP
         for (int64_t k = 0; k < kc; ++k) b_rows[k] = bases[0] + taps[static_cast<size_t>(g * rows + pc + k)];
         for (int64_t jp = 0; jp < panels; ++jp)
           gather_b_panel(b_block + jp * kc * nr, kc, b_rows, runs + jp * nr, run_count[jp]);
-        gemm_block(packed + g * stride, og, pc, kc, m0, m1, b_block, width, pc == 0 ? T(0) : T(1),
-                   c, ldc);
+        const T beta = pc == 0 ? T(0) : T(1);
+        if (w.in_place != nullptr && !w.rotated) {
+          // One K segment: columns pc .. pc + kc of each weight row.
+          seg_offset[0] = 0;
+          for (int64_t o = m0; o < m1; ++o) a_rows[o - m0] = w.in_place + (g * og + o) * rows + pc;
+          gemm_block_indirect_a(a_rows, m1 - m0, 1, kc, seg_offset, b_block, width, beta, c, ldc);
+        } else if (w.in_place != nullptr) {
+          // Row o (an input channel of w's layer), channel j of K at w[j][o][0:area] of this
+          // group: rows area values apart, channels og * area apart.
+          const T* a = w.in_place + g * og * rows;
+          for (int64_t o = m0; o < m1; ++o) a_rows[o - m0] = a + o * area;
+          for (int64_t sg = 0; sg < kc / area; ++sg) seg_offset[sg] = (pc / area + sg) * og * area;
+          gemm_block_indirect_a(a_rows, m1 - m0, kc / area, area, seg_offset, b_block, width, beta,
+                                c, ldc);
+        } else {
+          gemm_block(w.packed + g * w.stride, og, pc, kc, m0, m1, b_block, width, beta, c, ldc);
+        }
       }
       // The tile's columns back to their images (runs of one image's pixels), plus bias and
       // the epilogue.
@@ -482,10 +509,10 @@ void backward_weight_gathered(T* grad_w, const T* grad_y, const T* x, const Conv
 
 #define FALTUNG_INSTANTIATE_CONV2D_INDIRECT(T)                                                \
   template ForwardVariant choose_forward<T>(const Conv2dParams&);                            \
-  template void forward_indirect<T>(T*, const T*, const T*, const T*, const Conv2dParams&,   \
-                                    Epilogue);                                              \
-  template void forward_gathered<T>(T*, const T*, const T*, const T*, const Conv2dParams&,   \
-                                    Epilogue);                                              \
+  template void forward_indirect<T>(T*, const T*, const ConvWeight<T>&, const T*,          \
+                                    const Conv2dParams&, Epilogue);                          \
+  template void forward_gathered<T>(T*, const T*, const ConvWeight<T>&, const T*,          \
+                                    const Conv2dParams&, Epilogue);                          \
   template void backward_weight_indirect<T>(T*, const T*, const T*, const Conv2dParams&); \
   template void backward_weight_gathered<T>(T*, const T*, const T*, const Conv2dParams&);
 FALTUNG_INSTANTIATE_CONV2D_INDIRECT(float)

@@ -69,13 +69,14 @@ int64_t k_block(int64_t K, const MicroKernel<T>& uk) {
 
 // Packed A: for each kc block (starting at pc) all M rows as mr-tall panels, each panel kc
 // columns of mr values: element (i, k) of panel ip at base + pc*m_pad + ip*kc*mr + k*mr + i.
+// Only the panels [panel_begin, panel_end) of every K block are written.
 template <class T>
 void pack_a_impl(T* packed, bool trans_a, int64_t M, int64_t K, T alpha, const T* A, int64_t lda,
-                 const MicroKernel<T>& uk) {
+                 int64_t panel_begin, int64_t panel_end, const MicroKernel<T>& uk) {
   const int64_t mr = uk.mr, m_pad = round_up(M, mr), kc_max = k_block(K, uk);
   for (int64_t pc = 0; pc < K; pc += kc_max) {
     const int64_t kc = std::min(kc_max, K - pc);
-    for (int64_t ip = 0; ip < m_pad / mr; ++ip) {
+    for (int64_t ip = panel_begin; ip < panel_end; ++ip) {
       T* dst = packed + pc * m_pad + ip * kc * mr;
       const int64_t rows = std::min(mr, M - ip * mr);
       if (trans_a) {  // A is K x M: row k of op(A)^T is contiguous
@@ -308,7 +309,14 @@ int64_t packed_a_size(int64_t M, int64_t K) {
 
 template <class T>
 void pack_a(T* packed, bool trans_a, int64_t M, int64_t K, T alpha, const T* A, int64_t lda) {
-  pack_a_impl(packed, trans_a, M, K, alpha, A, lda, kernel<T>());
+  const MicroKernel<T>& uk = kernel<T>();
+  pack_a_impl(packed, trans_a, M, K, alpha, A, lda, 0, (M + uk.mr - 1) / uk.mr, uk);
+}
+
+template <class T>
+void pack_a_panels(T* packed, bool trans_a, int64_t M, int64_t K, T alpha, const T* A,
+                   int64_t lda, int64_t panel_begin, int64_t panel_end) {
+  pack_a_impl(packed, trans_a, M, K, alpha, A, lda, panel_begin, panel_end, kernel<T>());
 }
 
 template <class T>
@@ -391,6 +399,8 @@ const char* gemm_kernel_name() { return kernels().f32.isa; }
                                          const int64_t*, const T*, int64_t, T, T*, int64_t);    \
   template int64_t packed_a_size<T>(int64_t, int64_t);                                          \
   template void pack_a<T>(T*, bool, int64_t, int64_t, T, const T*, int64_t);                    \
+  template void pack_a_panels<T>(T*, bool, int64_t, int64_t, T, const T*, int64_t, int64_t,      \
+                                 int64_t);                                                      \
   template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, T, const T*, int64_t, const T*,  \
                         int64_t, T, T*, int64_t);                                       \
   template double micro_kernel_peak_gflops<T>(double);

@@ -4,7 +4,8 @@
 //   simd_micro_kernel:      A packed (mr values per k), B row k at b + k * ldb.
 //   simd_indirect_b_kernel: A packed, B row k at b_rows[k] + j (rows of a padded image).
 //   simd_indirect_a_kernel: A(i, k) read in place from mr rows over K segments, B packed.
-//   simd_gather_panel:      packs a B panel from runs of the rows b_rows[k] (masked loads).
+//   simd_gather_panel:      packs a B panel from runs of the rows b_rows[k] (masked loads,
+//                           the runs of one vector ORed in registers: gather_vector).
 
 // C tile (MR x NV vectors) = acc, or beta * C + acc; beta == 0 does not read C.
 template <class V, int MR, int NV>
@@ -112,30 +113,59 @@ void simd_indirect_a_kernel(int64_t segments, int64_t seg_len, const int64_t* se
   store_tile<V, MR, NV>(acc, c, ldc, beta);
 }
 
-// Run by run, all kc rows at a time: a run's mask and offset stay in registers. The first run
-// of a vector writes it (the other lanes zero), later runs OR their lanes in.
+// Lanes of one vector of each of the kc panel rows (out, stride elements apart) from N runs
+// (masked loads ORed in registers; their masks and offsets stay in registers over all rows);
+// Accumulate: OR into what the vector holds already (more than four runs share it).
+template <class V, int N, bool Accumulate>
+void gather_vector(typename V::scalar* out, int64_t stride, int64_t kc,
+                   const typename V::scalar* const* b_rows, const GatherRun* runs) {
+  int64_t src[N];
+  int lo[N], hi[N];
+#pragma GCC unroll 4
+  for (int j = 0; j < N; ++j) {
+    src[j] = runs[j].src;
+    lo[j] = runs[j].lo;
+    hi[j] = runs[j].hi;
+  }
+  for (int64_t k = 0; k < kc; ++k) {
+    typename V::reg acc = V::load_lanes(b_rows[k] + src[0], lo[0], hi[0]);
+#pragma GCC unroll 4
+    for (int j = 1; j < N; ++j) acc = V::bit_or(acc, V::load_lanes(b_rows[k] + src[j], lo[j], hi[j]));
+    if (Accumulate) acc = V::bit_or(acc, V::load(out + k * stride));
+    V::store(out + k * stride, acc);
+  }
+}
+
+// Vector by vector (runs come in column order, so a vector's runs are consecutive), each
+// vector of each row stored once; vectors no run touches are zero.
 template <class V, int NV>
 void simd_gather_panel(typename V::scalar* panel, int64_t kc,
                        const typename V::scalar* const* b_rows, const GatherRun* runs,
                        int64_t count) {
   using S = typename V::scalar;
   constexpr int L = V::lanes;
-  int written = 0;  // vectors of the row already written (runs come in column order)
-  for (int64_t r = 0; r < count; ++r) {
-    const GatherRun run = runs[r];
-    S* out = panel + run.vector * L;
-    if (run.vector >= written) {
-      for (int v = written; v < run.vector; ++v)  // vectors no run touches
-        for (int64_t k = 0; k < kc; ++k) V::store(panel + k * NV * L + v * L, V::zero());
-      for (int64_t k = 0; k < kc; ++k)
-        V::store(out + k * NV * L, V::load_lanes(b_rows[k] + run.src, run.lo, run.hi));
-      written = run.vector + 1;
-    } else {
-      for (int64_t k = 0; k < kc; ++k)
-        V::store(out + k * NV * L, V::bit_or(V::load(out + k * NV * L),
-                                             V::load_lanes(b_rows[k] + run.src, run.lo, run.hi)));
+  constexpr int64_t stride = NV * L;
+  int64_t r = 0;
+  for (int v = 0; v < NV; ++v) {
+    S* out = panel + v * L;
+    int64_t end = r;
+    while (end < count && runs[end].vector == v) ++end;
+    if (end == r)
+      for (int64_t k = 0; k < kc; ++k) V::store(out + k * stride, V::zero());
+    for (bool first = true; r < end; first = false) {
+      const int64_t n = end - r < 4 ? end - r : 4;
+      const GatherRun* group = runs + r;
+      switch (n * 2 + (first ? 0 : 1)) {
+        case 2: gather_vector<V, 1, false>(out, stride, kc, b_rows, group); break;
+        case 3: gather_vector<V, 1, true>(out, stride, kc, b_rows, group); break;
+        case 4: gather_vector<V, 2, false>(out, stride, kc, b_rows, group); break;
+        case 5: gather_vector<V, 2, true>(out, stride, kc, b_rows, group); break;
+        case 6: gather_vector<V, 3, false>(out, stride, kc, b_rows, group); break;
+        case 7: gather_vector<V, 3, true>(out, stride, kc, b_rows, group); break;
+        case 8: gather_vector<V, 4, false>(out, stride, kc, b_rows, group); break;
+        default: gather_vector<V, 4, true>(out, stride, kc, b_rows, group); break;
+      }
+      r += n;
     }
   }
-  for (int v = written; v < NV; ++v)
-    for (int64_t k = 0; k < kc; ++k) V::store(panel + k * NV * L + v * L, V::zero());
 }

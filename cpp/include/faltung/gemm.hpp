@@ -40,6 +40,11 @@ template <class T>
 int64_t packed_a_size(int64_t M, int64_t K);
 template <class T>
 void pack_a(T* packed, bool trans_a, int64_t M, int64_t K, T alpha, const T* A, int64_t lda);
+// pack_a for the mr-row panels [panel_begin, panel_end) of every K block only (panel ip holds
+// rows ip * mr ...): threads pack disjoint ranges of one packed A.
+template <class T>
+void pack_a_panels(T* packed, bool trans_a, int64_t M, int64_t K, T alpha, const T* A,
+                   int64_t lda, int64_t panel_begin, int64_t panel_end);
 template <class T>
 int64_t packed_b_size(int64_t kc, int64_t n);
 // Part of a B block from a matrix whose rows run along K (op(B) = src^T): element (k, j) =

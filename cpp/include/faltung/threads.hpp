@@ -20,7 +20,6 @@ enum class Slot {
   Partial,           // conv: a thread's partial weight gradient
   Source,            // conv: padded copies of images (shared by the threads of one call)
   Rows,              // conv: row addresses and offsets for the indirect GEMM kernels
-  Weights,           // conv: the rotated kernel of a stride-1 input gradient
   NormTile,          // norm: a thread's LRN scales and terms of one pixel tile (C x 64)
   DepthwisePlane,    // depthwise: a padded image plane split by column phase
   DepthwiseGrad,     // depthwise: zero-padded grad_y rows of one input channel
