@@ -12,8 +12,7 @@
 // zeroing); 3x3/2 windows in float32 on AVX-512 gather each cell's gradients row by row
 // (pool_kernels_avx512.cpp); other windows, and planes whose indices leave their windows, zero
 // the planes and add each gradient at its index (overlaps accumulate).
-#include <omp.h>
-
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -270,14 +269,13 @@ int64_t max_backward(T* grad_x, const T* grad_y, const int64_t* indices, const P
         p.dilation_h == 1 && p.dilation_w == 1 && p.in_w >= kGather3x3MinWidth &&
         in_pixels < (int64_t{1} << 31))
       gather_3x3s2 = cpu::pool_kernels().max_grad_3x3s2_plane;
-  int64_t bad = 0;
-#pragma omp parallel num_threads(num_threads()) reduction(+ : bad)
-  {
-    // each thread's planes in one contiguous range, zeroed at once where they are scattered
-    const int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
-    const int64_t first = p.planes() * t / threads, last = p.planes() * (t + 1) / threads;
+  std::atomic<int64_t> bad{0};
+  // each thread's planes in one contiguous range, zeroed at once where they are scattered
+  pool_detail::thread_ranges(p.planes(), [&](int64_t first, int64_t count) {
+    const int64_t last = first + count;
     const bool dense = tiled || gather_3x3s2;  // planes written whole, else scattered
     if (!dense) std::fill(grad_x + first * in_pixels, grad_x + last * in_pixels, T(0));
+    int64_t skipped = 0;
     for (int64_t plane = first; plane < last; ++plane) {
       T* gx = grad_x + plane * in_pixels;
       const T* gy = grad_y + plane * out_pixels;
@@ -291,9 +289,10 @@ int64_t max_backward(T* grad_x, const T* grad_y, const int64_t* indices, const P
         if (tiled && tiled_plane<T, KW>(gx, gy, idx, p)) continue;
         std::fill(gx, gx + in_pixels, T(0));
       }
-      bad += scatter_plane(gx, gy, idx, p);
+      skipped += scatter_plane(gx, gy, idx, p);
     }
-  }
+    bad += skipped;
+  });
   return bad;
 }
 
