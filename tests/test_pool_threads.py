@@ -2,9 +2,9 @@
 kernels call their loops directly instead of entering an OpenMP region, with more they split the
 planes (or blocks of rows) into one contiguous range per thread. Every path that does so - global
 average forward and backward, 2x2/2 windows tiling whole rows (one tall plane and plane by
-plane), the channel-blocked max forward with indices, the max backward (band stores, scatter,
-and the count of indices outside their plane) - gives the float64 reference's result at each
-thread count, more threads than planes included. Also the binding's params check (the params are
+plane), the channel-blocked max forward with indices, the max backward (band stores, the scatter
+into planes zeroed a few KiB ahead (P21), and the count of indices outside their plane) - gives
+the float64 reference's result at each thread count, more threads than planes included. Also the binding's params check (the params are
 read by position) and the compiled geometry checks, whose messages are built only on failure."""
 from __future__ import annotations
 
@@ -45,10 +45,12 @@ def test_max_avg_2x2(backend, dtype, rng, restore_threads, threads, shape):
 
 
 @pytest.mark.parametrize("threads", THREADS)
-@pytest.mark.parametrize("shape", [(2, 20, 13, 13), (1, 1, 9, 9)], ids=["alexnet5", "one_plane"])
+@pytest.mark.parametrize("shape", [(2, 20, 13, 13), (1, 1, 9, 9), (1, 3, 47, 47)],
+                         ids=["alexnet5", "one_plane", "planes_over_8k"])
 def test_max_3x3s2(backend, dtype, rng, restore_threads, threads, shape):
     """Channel-blocked forward (float32, AVX-512: 16 planes a tile, a partial last tile) and the
-    zero-fill-and-scatter backward of overlapping windows."""
+    zero-and-scatter backward of overlapping windows: planes zeroed 8 KiB ahead of the scatter
+    (many planes ahead, fewer planes than that, one plane ahead when a plane is larger)."""
     faltung.set_num_threads(threads)
     x = random_array(rng, shape, dtype)
     values, idx = ref.max_pool2d(x, 3, 2)
