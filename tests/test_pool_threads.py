@@ -100,3 +100,18 @@ def test_compiled_checks_dilated_all_padding_window():
         make_pool2d_params(x.shape, (1, 2), 1, (0, 1), dilation=(1, 2))
     expect(ValueError, lambda: _core.max_pool2d_forward(y, None, x, bad), r"dilation",
            r"the width", r"only padding")
+
+
+def test_global_params_per_shape(backend):
+    """The global heads' params are kept per input shape: a refused shape is refused every time,
+    and shapes met in turn each get their own windows."""
+    for _ in range(2):
+        expect(ValueError, lambda: faltung.global_avg_pool2d(np.zeros((1, 0, 3, 3))), r"input",
+               r"dimension >= 1")
+    for shape in [(1, 2, 3, 3), (2, 1, 4, 5), (1, 2, 3, 3)]:
+        x = np.arange(np.prod(shape), dtype=np.float64).reshape(shape)
+        assert_close(faltung.global_avg_pool2d(x), x.mean(axis=(2, 3), keepdims=True),
+                     dtype=np.dtype(np.float64))
+        gy = np.ones(shape[:2] + (1, 1))
+        assert_close(faltung.global_avg_pool2d_backward(gy, x),
+                     np.full(shape, 1.0 / (shape[2] * shape[3])), dtype=np.dtype(np.float64))

@@ -13,6 +13,7 @@ with dilation) is refused.
 """
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -157,6 +158,13 @@ def make_adaptive_pool2d_params(x_shape, output_size) -> Pool2dParams:
 def make_global_pool2d_params(x_shape) -> Pool2dParams:
     """One window per (n, c) plane over x (N, C, H, W): adaptive windows to 1x1, without
     parsing an output_size (the cheap path of the global heads, docs/performance.md P20)."""
+    return _global_params(tuple(x_shape))
+
+
+@functools.lru_cache(maxsize=64)
+def _global_params(x_shape: tuple) -> Pool2dParams:
+    # a shape seen before was validated then (the params are immutable); a refused one raises
+    # each time (lru_cache keeps no exception)
     return _adaptive(*_input_dims(x_shape), 1, 1)
 
 
