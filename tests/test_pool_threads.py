@@ -4,8 +4,9 @@ planes (or blocks of rows) into one contiguous range per thread. Every path that
 average forward and backward, 2x2/2 windows tiling whole rows (one tall plane and plane by
 plane), the channel-blocked max forward with indices, the max backward (band stores, the scatter
 into planes zeroed a few KiB ahead (P21), and the count of indices outside their plane) - gives
-the float64 reference's result at each thread count, more threads than planes included. Also the binding's params check (the params are
-read by position) and the compiled geometry checks, whose messages are built only on failure."""
+the float64 reference's result at each thread count, more threads than planes included. Also the
+binding's params check (the params are read by position), the compiled geometry checks, whose
+messages are built only on failure, and the global heads' params kept per shape."""
 from __future__ import annotations
 
 import numpy as np
