@@ -8,16 +8,28 @@
 namespace faltung::bindings {
 namespace {
 
+// The fields of the Python Pool2dParams (a NamedTuple, faltung/_pool_params.py) in its order:
+// read by position, one tuple access each (a lookup by name per field was most of the
+// binding's fixed cost on small layers, docs/performance.md P20).
+enum Field {
+  kBatch, kChannels, kInH, kInW, kKernelH, kKernelW, kStrideH, kStrideW, kPadTop, kPadBottom,
+  kPadLeft, kPadRight, kDilationH, kDilationW, kCeilMode, kAdaptive, kCountIncludePad, kDivisor,
+  kOutH, kOutW, kFields
+};
+
 Pool2dParams to_params(const py::object& p) {
-  auto get = [&](const char* name) { return p.attr(name).cast<int64_t>(); };
-  if (get("adaptive"))
-    return make_adaptive_pool2d_params(get("batch"), get("channels"), get("in_h"), get("in_w"),
-                                       get("out_h"), get("out_w"));
-  return make_pool2d_params(get("batch"), get("channels"), get("in_h"), get("in_w"),
-                            get("kernel_h"), get("kernel_w"), get("stride_h"), get("stride_w"),
-                            get("pad_top"), get("pad_bottom"), get("pad_left"), get("pad_right"),
-                            get("dilation_h"), get("dilation_w"), get("ceil_mode"),
-                            get("count_include_pad"), get("divisor"));
+  if (!py::isinstance<py::tuple>(p) || PyTuple_GET_SIZE(p.ptr()) != kFields)
+    throw std::invalid_argument("params: expected a Pool2dParams (a tuple of " +
+                                std::to_string(kFields) + " ints)");
+  auto get = [&](Field f) { return py::handle(PyTuple_GET_ITEM(p.ptr(), f)).cast<int64_t>(); };
+  if (get(kAdaptive))
+    return make_adaptive_pool2d_params(get(kBatch), get(kChannels), get(kInH), get(kInW),
+                                       get(kOutH), get(kOutW));
+  return make_pool2d_params(get(kBatch), get(kChannels), get(kInH), get(kInW), get(kKernelH),
+                            get(kKernelW), get(kStrideH), get(kStrideW), get(kPadTop),
+                            get(kPadBottom), get(kPadLeft), get(kPadRight), get(kDilationH),
+                            get(kDilationW), get(kCeilMode), get(kCountIncludePad),
+                            get(kDivisor));
 }
 
 struct Sizes {

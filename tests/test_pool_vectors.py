@@ -25,6 +25,8 @@ SHAPES = [(2, 3, 6, 2 * ow) for ow in WIDTHS] + [
     (1, 40, 4, 14),     # 80 output rows: one tall plane cut into blocks of 64
     (2, 3, 7, 16),      # odd height: the bottom row lies in no window (plane by plane)
     (2, 3, 6, 17),      # odd width: the last column lies in no window
+    (2, 3, 8, 10),      # 4 rows of 5 windows: two pairs of rows per vector step (backward)
+    (1, 2, 10, 16),     # 5 rows of 8 windows: two pairs and a single row
 ]
 IDS = ["x".join(map(str, s)) for s in SHAPES]
 
@@ -74,17 +76,20 @@ def test_max_2x2_backward(backend, dtype, rng, shape):
     assert_close(gx, expected, dtype=dtype, kind="exact")
 
 
-@pytest.mark.parametrize("where", ["first", "last"])
+@pytest.mark.parametrize("where", ["first", "last", "second_of_pair"])
 @pytest.mark.parametrize("shape", [(2, 3, 6, 14), (1, 2, 4, 66)], ids=["7wide", "33wide"])
 def test_max_2x2_backward_foreign_index(backend, dtype, rng, shape, where):
     """An index naming a cell of another window (valid in the plane, not what max_pool2d returns)
-    in the first or last window of a plane: that plane is scattered instead, the result is the
-    same rule (grad_x[index] += grad_y)."""
+    in the first or last window of a plane, or in the last window of the second row of a pair of
+    rows that share a vector step (rows of at most 8 windows): that plane is scattered instead,
+    the result is the same rule (grad_x[index] += grad_y)."""
     x = random_array(rng, shape, dtype)
     _, idx = faltung.max_pool2d(x, 2, return_indices=True)
     plane = idx[1 if shape[0] > 1 else 0, 1]
     if where == "first":
         plane[0, 0] = shape[3] + 3           # a cell of window (0, 1)
+    elif where == "second_of_pair":
+        plane[1, -1] = 1                     # a cell of window (0, 0)
     else:
         plane[-1, -1] = 0                    # the plane's first cell
     gy = random_array(rng, idx.shape, dtype)

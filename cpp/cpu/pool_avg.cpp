@@ -40,17 +40,6 @@ T block_sum(const T* a, int64_t n) {
   return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
-// f(first, count) over each thread's contiguous range of `planes` planes.
-template <class F>
-void thread_planes(int64_t planes, F f) {
-  const int64_t threads = num_threads();
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t t = 0; t < threads; ++t) {
-    const int64_t first = planes * t / threads, last = planes * (t + 1) / threads;
-    f(first, last - first);
-  }
-}
-
 // 3x3 windows, stride 1, padding 1 on every side, output the input's size and one divisor for
 // every window (counting the padding, or divisor_override): the forward is a box sum of x and the
 // backward the same box sum of grad_y (a cell lies in the windows centred on its neighbours).
@@ -68,7 +57,7 @@ bool box_3x3(T* out, const T* in, const Pool2dParams& p) {
     const auto box = cpu::pool_kernels().box_3x3;
     if (!box || !box_3x3_same(p)) return false;
     const float div = static_cast<float>(p.divisor ? p.divisor : 9);
-    thread_planes(p.planes(), [&](int64_t first, int64_t count) {
+    pool_detail::thread_ranges(p.planes(), [&](int64_t first, int64_t count) {
       box(out + first * p.in_pixels(), in + first * p.in_pixels(), count, p.in_h, p.in_w, div);
     });
     return true;
@@ -153,7 +142,7 @@ void avg_forward(T* y, const T* x, const Pool2dParams& p) {
     const T div = static_cast<T>(divisor_of(win.rows[0], win.cols[0], p));
     if constexpr (std::is_same_v<T, float>) {
       if (const auto means = cpu::pool_kernels().plane_means) {
-        thread_planes(p.planes(), [&](int64_t first, int64_t count) {
+        pool_detail::thread_ranges(p.planes(), [&](int64_t first, int64_t count) {
           means(y + first, x + first * p.in_pixels(), count, p.in_pixels(), div);
         });
         return;
@@ -229,10 +218,11 @@ void avg_backward(T* grad_x, const T* grad_y, const Pool2dParams& p) {
   const Windows win(p);
   if (covers_plane(win, p)) {  // global pooling: each plane filled with its share
     const T div = static_cast<T>(divisor_of(win.rows[0], win.cols[0], p));
-#pragma omp parallel for num_threads(num_threads()) schedule(static)
-    for (int64_t plane = 0; plane < p.planes(); ++plane)
-      std::fill(grad_x + plane * p.in_pixels(), grad_x + (plane + 1) * p.in_pixels(),
-                grad_y[plane] / div);
+    pool_detail::thread_ranges(p.planes(), [&](int64_t first, int64_t count) {
+      for (int64_t plane = first; plane < first + count; ++plane)
+        std::fill(grad_x + plane * p.in_pixels(), grad_x + (plane + 1) * p.in_pixels(),
+                  grad_y[plane] / div);
+    });
     return;
   }
   if (pool_detail::tiles_rows(p)) {

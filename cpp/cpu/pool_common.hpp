@@ -50,6 +50,20 @@ struct Windows {
   }
 };
 
+// f(first, count) over each thread's contiguous range of `items` (planes, blocks). One thread
+// calls f directly: an OpenMP region of one thread still allocates its team, about 1 us a call
+// here, most of a small layer's fixed cost (docs/performance.md P20).
+template <class F>
+void thread_ranges(int64_t items, F f) {
+  const int64_t threads = num_threads();
+  if (threads == 1) return f(int64_t{0}, items);
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t t = 0; t < threads; ++t) {
+    const int64_t first = items * t / threads, last = items * (t + 1) / threads;
+    f(first, last - first);
+  }
+}
+
 // Calls f(S, KW) as std::integral_constant<int64_t, ...> with S = stride_w and KW = kernel_w for
 // the common layers (stride 1 or 2, kernel width 2 or 3), else 0 (meaning "read it at run time").
 template <class F>
@@ -117,18 +131,21 @@ void for_row_blocks(T* y, const T* x, const Pool2dParams& p, Block block) {
   if (p.in_h == p.out_h * p.kernel_h) {
     constexpr int64_t kBlock = 64;  // output rows per task
     const int64_t total = p.planes() * p.out_h;
-#pragma omp parallel for num_threads(num_threads()) schedule(static)
-    for (int64_t r0 = 0; r0 < total; r0 += kBlock) {
-      Pool2dParams b = p;
-      b.out_h = std::min(kBlock, total - r0);
-      b.in_h = b.out_h * p.kernel_h;
-      block(y + r0 * p.out_w, x + r0 * p.kernel_h * p.in_w, b);
-    }
+    thread_ranges((total + kBlock - 1) / kBlock, [&](int64_t first, int64_t count) {
+      for (int64_t r0 = first * kBlock; r0 < std::min(total, (first + count) * kBlock);
+           r0 += kBlock) {
+        Pool2dParams b = p;
+        b.out_h = std::min(kBlock, total - r0);
+        b.in_h = b.out_h * p.kernel_h;
+        block(y + r0 * p.out_w, x + r0 * p.kernel_h * p.in_w, b);
+      }
+    });
     return;
   }
-#pragma omp parallel for num_threads(num_threads()) schedule(static)
-  for (int64_t plane = 0; plane < p.planes(); ++plane)
-    block(y + plane * p.out_pixels(), x + plane * p.in_pixels(), p);
+  thread_ranges(p.planes(), [&](int64_t first, int64_t count) {
+    for (int64_t plane = first; plane < first + count; ++plane)
+      block(y + plane * p.out_pixels(), x + plane * p.in_pixels(), p);
+  });
 }
 
 // A whole tiles_rows forward in the portable loops of tiled_rows_plane.

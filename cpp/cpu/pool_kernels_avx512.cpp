@@ -105,7 +105,7 @@ void avg_2x2_rows(float* y, const float* x, int64_t rows, int64_t w, float div) 
 // planes, one vector step per row) load whole vectors, the lanes past the row reading the
 // plane's next windows (unused), and store whole vectors: the plane is then written in address
 // order, so what a store puts past its row's end is overwritten by a later one. Only the
-// plane's end is masked.
+// plane's end is masked. Rows of at most 8 windows (VGG pool5: 7) go two to a vector step.
 bool max_grad_2x2_plane(float* gx, const float* g, const int64_t* idx, int64_t out_h,
                         int64_t out_w) {
   const int64_t w = 2 * out_w;
@@ -124,29 +124,59 @@ bool max_grad_2x2_plane(float* gx, const float* g, const int64_t* idx, int64_t o
     else _mm512_mask_storeu_ps(dst, first_lanes(valid), v);
   };
   const int64_t windows = out_h * out_w;
-  for (int64_t oh = 0; oh < out_h; ++oh) {
+  // the cells' masks of 16 windows from `ahead` readable indices at ir, the windows' corners
+  // base + origin (origin: int64 lanes 0-7, then 8-15); false when a live one (k) matches none
+  __mmask16 at[4];
+  auto match = [&](const int64_t* ir, int64_t ahead, int64_t base, __m512i origin_lo,
+                   __m512i origin_hi, __mmask16 k) {
+    const __m512i b = _mm512_set1_epi64(base);
+    const __m512i off_lo =
+        _mm512_sub_epi64(load_first(ir, ahead), _mm512_add_epi64(b, origin_lo));
+    const __m512i off_hi =
+        _mm512_sub_epi64(load_first(ir + 8, ahead - 8), _mm512_add_epi64(b, origin_hi));
+    // (the zero-masked insert: the plain one draws a false GCC 12 warning)
+    const __m512i off = _mm512_maskz_inserti64x4(
+        0xFF,
+        _mm512_maskz_inserti64x4(0xFF, _mm512_setzero_si512(),
+                                 _mm512_maskz_cvtusepi64_epi32(0xFF, off_lo), 0),
+        _mm512_maskz_cvtusepi64_epi32(0xFF, off_hi), 1);
+    for (int c = 0; c < 4; ++c) at[c] = _mm512_cmpeq_epi32_mask(off, cell[c]);
+    return ((at[0] | at[1] | at[2] | at[3]) & k) == k;
+  };
+  // Rows of at most 8 windows go two to a vector (P24): lane i < out_w is window i of the first
+  // row (corner 2i), lane out_w + i window i of the second (corner 2w + 2i); the second row's
+  // pairs start at lane out_w.
+  const bool two_rows = out_w <= 8;
+  int64_t origin[16] = {};
+  for (int64_t i = 0; two_rows && i < 2 * out_w; ++i)
+    origin[i] = i < out_w ? 2 * i : 2 * (w + i - out_w);
+  const __m512i origin_lo = _mm512_loadu_si512(origin), origin_hi = _mm512_loadu_si512(origin + 8);
+  const __m512i pairs_second =
+      _mm512_add_epi32(pairs_lo, _mm512_set1_epi32(static_cast<int32_t>(out_w)));
+  int64_t oh = 0;
+  for (; two_rows && oh + 2 <= out_h; oh += 2) {
+    const int64_t o = oh * out_w;
+    const __m512 gv = load_first(g + o, windows - o);
+    if (!match(idx + o, windows - o, oh * 2 * w, origin_lo, origin_hi, first_lanes(2 * out_w)))
+      return false;
+    for (int64_t r = 0; r < 2; ++r)    // the two bands
+      for (int ki = 0; ki < 2; ++ki) {  // each band's top row, then its bottom row
+        const __m512 even = _mm512_maskz_mov_ps(at[2 * ki], gv);
+        const __m512 odd = _mm512_maskz_mov_ps(at[2 * ki + 1], gv);
+        put(gx + (2 * (oh + r) + ki) * w,
+            _mm512_permutex2var_ps(even, r ? pairs_second : pairs_lo, odd), 2 * out_w);
+      }
+  }
+  for (; oh < out_h; ++oh) {
     const float* gr = g + oh * out_w;
     const int64_t* ir = idx + oh * out_w;
     float* top = gx + 2 * oh * w;
     for (int64_t j = 0; j < out_w; j += 16) {
       const int64_t count = out_w - j < 16 ? out_w - j : 16;
-      const __mmask16 k = first_lanes(count);
       const int64_t ahead = spill ? windows - oh * out_w - j : count;  // readable windows
       const __m512 gv = load_first(gr + j, ahead);
-      const __m512i base = _mm512_set1_epi64(oh * 2 * w + 2 * j);
-      const __m512i off_lo =
-          _mm512_sub_epi64(load_first(ir + j, ahead), _mm512_add_epi64(base, step));
-      const __m512i off_hi =
-          _mm512_sub_epi64(load_first(ir + j + 8, ahead - 8), _mm512_add_epi64(base, step_hi));
-      // (the zero-masked insert: the plain one draws a false GCC 12 warning)
-      const __m512i off = _mm512_maskz_inserti64x4(
-          0xFF,
-          _mm512_maskz_inserti64x4(0xFF, _mm512_setzero_si512(),
-                                   _mm512_maskz_cvtusepi64_epi32(0xFF, off_lo), 0),
-          _mm512_maskz_cvtusepi64_epi32(0xFF, off_hi), 1);
-      __mmask16 at[4];
-      for (int c = 0; c < 4; ++c) at[c] = _mm512_cmpeq_epi32_mask(off, cell[c]);
-      if (((at[0] | at[1] | at[2] | at[3]) & k) != k) return false;
+      if (!match(ir + j, ahead, oh * 2 * w + 2 * j, step, step_hi, first_lanes(count)))
+        return false;
       for (int ki = 0; ki < 2; ++ki) {  // the band's top row, then its bottom row
         const __m512 even = _mm512_maskz_mov_ps(at[2 * ki], gv);
         const __m512 odd = _mm512_maskz_mov_ps(at[2 * ki + 1], gv);

@@ -11,9 +11,9 @@
 // each gradient into a zeroed band of rows (float32 on AVX-512: every cell written once, no
 // zeroing); 3x3/2 windows in float32 on AVX-512 gather each cell's gradients row by row
 // (pool_kernels_avx512.cpp); other windows, and planes whose indices leave their windows, zero
-// the planes and add each gradient at its index (overlaps accumulate).
-#include <omp.h>
-
+// the planes (a few KiB ahead of the scatter, kZeroAhead) and add each gradient at its index
+// (overlaps accumulate).
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -255,6 +255,13 @@ bool tiled_plane(T* gx, const T* gy, const int64_t* idx, const Pool2dParams& p) 
 // columns gain, 13 to 55 lose: 16-window vectors on rows of 6 to 27 windows).
 constexpr int64_t kGather3x3MinWidth = 112;
 
+// Planes that are scattered to are zeroed this many bytes ahead of the scatter (at least one
+// plane): the zeroing's stores have committed when the scatter reads their lines, which are
+// still in L1 (48 KiB). Zeroing all of a thread's planes first sent them to L3 before the
+// scatter read them back; zeroing each plane right before its scatter was slower still
+// (docs/performance.md P19, P21).
+constexpr int64_t kZeroAhead = 8192;
+
 template <class T, int64_t KW>
 int64_t max_backward(T* grad_x, const T* grad_y, const int64_t* indices, const Pool2dParams& p) {
   const bool tiled = p.kernel_h == p.stride_h && p.kernel_w == p.stride_w && p.pad_top == 0 &&
@@ -270,15 +277,22 @@ int64_t max_backward(T* grad_x, const T* grad_y, const int64_t* indices, const P
         p.dilation_h == 1 && p.dilation_w == 1 && p.in_w >= kGather3x3MinWidth &&
         in_pixels < (int64_t{1} << 31))
       gather_3x3s2 = cpu::pool_kernels().max_grad_3x3s2_plane;
-  int64_t bad = 0;
-#pragma omp parallel num_threads(num_threads()) reduction(+ : bad)
-  {
-    // each thread's planes in one contiguous range, zeroed at once where they are scattered
-    const int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
-    const int64_t first = p.planes() * t / threads, last = p.planes() * (t + 1) / threads;
+  std::atomic<int64_t> bad{0};
+  // each thread's planes in one contiguous range
+  pool_detail::thread_ranges(p.planes(), [&](int64_t first, int64_t count) {
+    const int64_t last = first + count;
     const bool dense = tiled || gather_3x3s2;  // planes written whole, else scattered
-    if (!dense) std::fill(grad_x + first * in_pixels, grad_x + last * in_pixels, T(0));
+    // scattered planes are zeroed kZeroAhead bytes ahead of the scatter (P21)
+    const int64_t ahead = std::max<int64_t>(1, kZeroAhead / (in_pixels * int64_t{sizeof(T)}));
+    auto zero = [&](int64_t plane) {
+      if (plane < last)
+        std::fill(grad_x + plane * in_pixels, grad_x + (plane + 1) * in_pixels, T(0));
+    };
+    if (!dense)
+      for (int64_t plane = first; plane < first + ahead; ++plane) zero(plane);
+    int64_t skipped = 0;
     for (int64_t plane = first; plane < last; ++plane) {
+      if (!dense) zero(plane + ahead);
       T* gx = grad_x + plane * in_pixels;
       const T* gy = grad_y + plane * out_pixels;
       const int64_t* idx = indices + plane * out_pixels;
@@ -291,9 +305,10 @@ int64_t max_backward(T* grad_x, const T* grad_y, const int64_t* indices, const P
         if (tiled && tiled_plane<T, KW>(gx, gy, idx, p)) continue;
         std::fill(gx, gx + in_pixels, T(0));
       }
-      bad += scatter_plane(gx, gy, idx, p);
+      skipped += scatter_plane(gx, gy, idx, p);
     }
-  }
+    bad += skipped;
+  });
   return bad;
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "depthwise_work.hpp"
+#include "pool_common.hpp"
 #include "faltung/threads.hpp"
 
 namespace faltung::pool_detail {
@@ -57,16 +58,15 @@ void blocked_max_forward(float* y, int64_t* indices, const float* x, const Pool2
   }
   const int64_t blocks = (p.planes() + L - 1) / L;
   const int64_t tile = hp * wp * L, out_tile = out_px * L;
-#pragma omp parallel num_threads(num_threads())
-  {
+  thread_ranges(blocks, [&](int64_t first_block, int64_t count_blocks) {
+    if (count_blocks == 0) return;
     // input tile, output tile, then (indices) the index tile and its planes
     float* in = workspace_as<float>(Slot::PoolTile, tile + 3 * out_tile);
     float* out = in + tile;
     float* index = out + out_tile;
     float* index_planes = index + out_tile;
     std::fill(in, in + tile, -std::numeric_limits<float>::infinity());  // the padding
-#pragma omp for schedule(static)
-    for (int64_t b = 0; b < blocks; ++b) {
+    for (int64_t b = first_block; b < first_block + count_blocks; ++b) {
       const int64_t p0 = b * L, count = std::min(L, p.planes() - p0);
       ops.to_tile(in, pos.data(), x + p0 * in_px, in_px, count, in_px);
       ops.tile_max(out, indices ? index : nullptr, p.out_h, p.out_w, in, p.stride_h * wp,
@@ -78,7 +78,7 @@ void blocked_max_forward(float* y, int64_t* indices, const float* x, const Pool2
         for (int64_t e = 0; e < count * out_px; ++e) dst[e] = static_cast<int64_t>(index_planes[e]);
       }
     }
-  }
+  });
 }
 
 }  // namespace faltung::pool_detail

@@ -13,6 +13,7 @@ with dilation) is refused.
 """
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -151,13 +152,30 @@ def make_adaptive_pool2d_params(x_shape, output_size) -> Pool2dParams:
     else:
         sizes = output_size
     oh, ow = positive_pair(sizes, "output_size")
+    return _adaptive(n, c, h, w, oh, ow)
+
+
+def make_global_pool2d_params(x_shape) -> Pool2dParams:
+    """One window per (n, c) plane over x (N, C, H, W): adaptive windows to 1x1, without
+    parsing an output_size (the cheap path of the global heads, docs/performance.md P20)."""
+    return _global_params(tuple(x_shape))
+
+
+@functools.lru_cache(maxsize=64)
+def _global_params(x_shape: tuple) -> Pool2dParams:
+    # a shape seen before was validated then (the params are immutable); a refused one raises
+    # each time (lru_cache keeps no exception)
+    return _adaptive(*_input_dims(x_shape), 1, 1)
+
+
+def _adaptive(n, c, h, w, oh, ow) -> Pool2dParams:
     return Pool2dParams(n, c, h, w, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 1, 0, 0, oh, ow)
 
 
 def _input_dims(x_shape):
     if len(x_shape) != 4:
         raise ValueError(f"input: expected a 4-D array (N, C, H, W), got shape {tuple(x_shape)}")
-    dims = tuple(int(v) for v in x_shape)
+    dims = tuple(map(int, x_shape))
     if min(dims) < 1:
         raise ValueError(f"input: expected every dimension >= 1, got shape {dims}")
     return dims

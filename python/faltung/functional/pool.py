@@ -14,7 +14,8 @@ import numpy as np
 
 from .. import backends
 from .._params import _is_int
-from .._pool_params import flag, make_adaptive_pool2d_params, make_pool2d_params
+from .._pool_params import (flag, make_adaptive_pool2d_params, make_global_pool2d_params,
+                            make_pool2d_params)
 from .._validation import as_float_array, check_shape, output, same_dtype
 
 
@@ -151,13 +152,23 @@ def adaptive_avg_pool2d_backward(grad_out, x, output_size, *, out=None):
 
 
 def global_avg_pool2d(x, *, out=None):
-    """Mean over each whole (n, c) plane -> (N, C, 1, 1) (ResNet's, GoogLeNet's head)."""
-    return adaptive_avg_pool2d(x, 1, out=out)
+    """Mean over each whole (n, c) plane -> (N, C, 1, 1) (ResNet's, GoogLeNet's head);
+    adaptive_avg_pool2d(x, 1)."""
+    x = as_float_array(x, "input", ndim=4)
+    p = make_global_pool2d_params(x.shape)
+    y = output(out, _out_shape(p), x.dtype)
+    backends.current().avg_pool2d_forward(y, x, p)
+    return y
 
 
 def global_avg_pool2d_backward(grad_out, x, *, out=None):
     """Gradient of global_avg_pool2d with respect to x: grad_out / (H * W) everywhere."""
-    return adaptive_avg_pool2d_backward(grad_out, x, 1, out=out)
+    x = as_float_array(x, "input", ndim=4)
+    p = make_global_pool2d_params(x.shape)
+    grad_out = _grad_out(grad_out, x, p)
+    gx = output(out, x.shape, x.dtype)
+    backends.current().avg_pool2d_backward(gx, grad_out, p)
+    return gx
 
 
 # ---------------------------------------------------------------------------------- Lp pooling
