@@ -133,7 +133,7 @@ GRID = {
     "s2input_same_even_128x9": DwCase(c=2, h=9, w=128, stride=2, padding="same"),
     "s2input_odd_117x10_batch2": DwCase(n=2, c=3, h=10, w=117, stride=2, padding=1),
     "s2input_pad_top2_112x7": DwCase(c=2, h=7, w=112, stride=2, padding=((2, 1), (1, 1))),
-    # flat planes (stride-1 3x3 padding 1, >= 100 pixels, < 64 columns: speed change 19):
+    # flat planes (stride-1 3x3 padding 1, >= 196 pixels, < 64 columns: speed change 19):
     # planes that fill their last vector or not, one or two columns, four rows, channels not a
     # multiple of 16, multipliers 1-3 (the input gradient of 2 and 3 takes another form)
     "flat_c19_14x14_batch2": DwCase(n=2, c=19, h=14, w=14, padding=1),
@@ -144,8 +144,9 @@ GRID = {
     "flat_one_column_200x1": DwCase(c=2, h=200, w=1, padding=1),
     "flat_two_columns_99x2": DwCase(c=2, h=99, w=2, padding=1),
     "flat_four_rows_4x63": DwCase(c=3, h=4, w=63, padding="same"),
+    "flat_few_inner_vectors_m2_5x40": DwCase(n=2, c=5, m=2, h=5, w=40, padding=1),
     "flat_56x56": DwCase(c=2, h=56, w=56, padding=1),
-    "flat_c17_10x10": DwCase(c=17, h=10, w=10, padding=1),
+    "tiles_below_flat_13x15": DwCase(c=17, h=13, w=15, padding=1),
     "tiles_below_flat_11x9": DwCase(c=17, h=11, w=9, padding=1),
 }
 

@@ -171,14 +171,15 @@ std::vector<uint16_t> flat_edges(int64_t h, int64_t w) {
 
 }  // namespace
 
-// Measured (speed change 19) against the tiles: 1.7-2.5x on 56x56, 28x28 and 19x19 maps in
-// the forward and input gradient, 1.1-2x in the weight gradient, 1.2-1.9x on 14x14 and 10x10;
-// 0.55-0.75x on 7x7 (three of a plane's four vectors are edges, 49 of 64 lanes in use): from
-// 100 pixels, below the 64 columns where the rows (use_direct) take over.
+// Measured (speed change 19, one thread) against the tiles: 1.6-2.4x on 56x56, 28x28 and
+// 19x19 maps in the forward and input gradient, 1.2-2.0x in the weight gradient, 1.3-1.5x on
+// 14x14; 10x10 1.0x (weight gradient 0.85x), 7x7 0.7-0.8x (three of a plane's four vectors are
+// edges, 49 of 64 lanes in use): from 196 pixels, below the 64 columns where the rows
+// (use_direct) take over.
 bool use_flat(const Conv2dParams& p, Pass pass) {
   const bool same = p.pad_top == 1 && p.pad_bottom == 1 && p.pad_left == 1 && p.pad_right == 1;
   return direct_table().flat != nullptr && direct_3x3(p) && p.stride_h == 1 && p.stride_w == 1 &&
-         same && p.in_h * p.in_w >= 100 && p.out_w < 64 &&
+         same && p.in_h * p.in_w >= 196 && p.out_w < 64 &&
          (pass != Pass::kInput || multiplier(p) == 1);
 }
 

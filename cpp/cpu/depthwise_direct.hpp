@@ -14,7 +14,7 @@
 // sum_t w[oc, t] * x[n, oc / M] at the tap, threaded over the output planes. (The stride-2
 // weight gradient in this form measured 0.7-0.8x the tiles and is not built:
 // docs/performance.md, depthwise speed change 15.)
-// Flat planes (stride 1, padding 1 on every side, 3x3, planes of 100 pixels or more and fewer
+// Flat planes (stride 1, padding 1 on every side, 3x3, planes of 196 pixels or more and fewer
 // than 64 columns; speed change 19): the plane read as one run of h*w pixels, 16 at a time;
 // the three kernel rows are three streams at flat offsets q - w, q, q + w (loads masked to the
 // plane at its first and last vectors: the zero rows), their taps k = 0 and 2 the stream shifted

@@ -346,6 +346,8 @@ FALTUNG_DIRECT_INLINE void flat_taps(__m512* t, FlatStreams& s, const float* x, 
 // whole (q + 16 - w >= 0, q + 32 + w <= n); the others mask them.
 struct FlatRange {
   int64_t count, inner_begin, inner_end;
+  // Few inner vectors: one loop of masked ones (three loops spill the accumulators between them)
+  bool small() const { return inner_end - inner_begin < 8; }
   FlatRange(int64_t w, int64_t n) : count((n + L - 1) / L) {
     inner_begin = std::min(count, std::max<int64_t>(0, (w - L + L - 1) / L));
     inner_end = std::max(inner_begin, std::min(count, n - 2 * L - w >= 0 ? (n - 2 * L - w) / L + 1
@@ -382,6 +384,10 @@ void flat_sum(float* out, const float* x, const float* wk, float init, const Fla
   const FlatRange vr(w, n);
   FlatStreams s;
   flat_start(s, x, w, n);
+  if (vr.small()) {
+    for (int64_t v = 0; v < vr.count; ++v) flat_sum_vector<true>(out, s, x, v, w, edges, wv, b0);
+    return;
+  }
   for (int64_t v = 0; v < vr.inner_begin; ++v)
     flat_sum_vector<true>(out, s, x, v, w, edges, wv, b0);
   for (int64_t v = vr.inner_begin; v < vr.inner_end; ++v)
@@ -431,6 +437,10 @@ void flat_weight(float* gw, const float* g, int64_t g_step, const float* x, int6
   for (int64_t i = 0; i < batch; ++i, g += g_step, x += x_step) {
     FlatStreams s;
     flat_start(s, x, w, n);
+    if (vr.small()) {
+      for (int64_t v = 0; v < vr.count; ++v) flat_dots_vector<true>(p, s, g, x, v, w, edges);
+      continue;
+    }
     for (int64_t v = 0; v < vr.inner_begin; ++v)
       flat_dots_vector<true>(p, s, g, x, v, w, edges);
     for (int64_t v = vr.inner_begin; v < vr.inner_end; ++v)
