@@ -171,9 +171,9 @@ std::vector<uint16_t> flat_edges(int64_t h, int64_t w) {
 
 }  // namespace
 
-// Measured (speed change 19, one thread) against the tiles: 1.6-2.4x on 56x56, 28x28 and
-// 19x19 maps in the forward and input gradient, 1.2-2.0x in the weight gradient, 1.3-1.5x on
-// 14x14; 10x10 1.0x (weight gradient 0.85x), 7x7 0.7-0.8x (three of a plane's four vectors are
+// Measured (speed change 19, one thread) against the previous forms: 1.5-2.8x on 56x56, 28x28
+// and 19x19 maps in the forward and input gradient, 1.0-2.3x in the weight gradient, 1.3-1.6x
+// on 14x14; 10x10 1.0x (weight gradient 0.86x), 7x7 0.7-0.8x (three of a plane's four vectors are
 // edges, 49 of 64 lanes in use): from 196 pixels, below the 64 columns where the rows
 // (use_direct) take over.
 bool use_flat(const Conv2dParams& p, Pass pass) {
