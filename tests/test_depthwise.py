@@ -133,6 +133,21 @@ GRID = {
     "s2input_same_even_128x9": DwCase(c=2, h=9, w=128, stride=2, padding="same"),
     "s2input_odd_117x10_batch2": DwCase(n=2, c=3, h=10, w=117, stride=2, padding=1),
     "s2input_pad_top2_112x7": DwCase(c=2, h=7, w=112, stride=2, padding=((2, 1), (1, 1))),
+    # flat planes (stride-1 3x3 padding 1, >= 196 pixels, < 64 columns: speed change 19):
+    # planes that fill their last vector or not, one or two columns, four rows, channels not a
+    # multiple of 16, multipliers 1-3 (the input gradient of 2 and 3 takes another form)
+    "flat_c19_14x14_batch2": DwCase(n=2, c=19, h=14, w=14, padding=1),
+    "flat_c1_16x16": DwCase(c=1, h=16, w=16, padding=1),
+    "flat_m2_same_17x13": DwCase(c=3, m=2, h=17, w=13, padding="same"),
+    "flat_m3_28x28": DwCase(c=2, m=3, h=28, w=28, padding=1),
+    "flat_c33_same_19x19_batch2": DwCase(n=2, c=33, h=19, w=19, padding="same"),
+    "flat_one_column_200x1": DwCase(c=2, h=200, w=1, padding=1),
+    "flat_two_columns_99x2": DwCase(c=2, h=99, w=2, padding=1),
+    "flat_four_rows_4x63": DwCase(c=3, h=4, w=63, padding="same"),
+    "flat_few_inner_vectors_m2_5x40": DwCase(n=2, c=5, m=2, h=5, w=40, padding=1),
+    "flat_56x56": DwCase(c=2, h=56, w=56, padding=1),
+    "tiles_below_flat_13x15": DwCase(c=17, h=13, w=15, padding=1),
+    "tiles_below_flat_11x9": DwCase(c=17, h=11, w=9, padding=1),
 }
 
 
@@ -208,7 +223,8 @@ def test_conv2d_groups_c_runs_the_depthwise_kernels(backend, monkeypatch, rng):
                                   "dilation2_stride2", "multiplier3_stride2", "wide_rows_stride2",
                                   "wide_rows_multiplier2_asym", "same_k5_stride3",
                                   "d1rows_pad2_70x9", "d1rows_same_64x16",
-                                  "s2input_same_even_128x9", "s2input_odd_117x10_batch2"])
+                                  "s2input_same_even_128x9", "s2input_odd_117x10_batch2",
+                                  "flat_c19_14x14_batch2", "flat_two_columns_99x2"])
 def test_adjoint(backend, dtype, rng, name):
     """<f(x), y> = <x, f^T(y)> for the input, and the same for the weight (linear in each);
     float32 too: the C++ runs it on the channel-blocked tiles (float64 on the rows)."""
@@ -254,6 +270,7 @@ def test_finite_differences(backend, rng, name):
 
 @pytest.mark.skipif(len(BACKENDS) < 2, reason="needs two backends")
 @pytest.mark.parametrize("name", ["k3", "stride2_pad1", "multiplier2_k5", "wide_rows_k3",
+                                  "flat_m3_28x28", "flat_c33_same_19x19_batch2",
                                   "blocked_c17_m3_k5", "rows_stride1_57x58",
                                   "wide_rows_stride2", "same_stride2_odd",
                                   "s2rows_c3_m2_w90_pad1", "d1rows_asym_46x20",
@@ -282,6 +299,7 @@ def test_backends_agree(dtype, rng, name):
 
 
 @pytest.mark.parametrize("name", ["k3", "k5_pad2", "stride2_pad1", "stride3_remainder",
+                                  "flat_c19_14x14_batch2", "flat_m2_same_17x13",
                                   "blocked_c16_stride2_odd_same", "blocked_c19_batch2",
                                   "dilation2_stride2", "multiplier3_stride2", "wide_rows_stride2",
                                   "pad_asym_torch4", "same_stride2_odd",
@@ -344,7 +362,9 @@ def test_non_contiguous_inputs(backend, dtype, rng):
 @pytest.mark.parametrize("name", ["k3", "wide_rows_k3", "stride2_pad1", "blocked_c19_batch2",
                                   "rows_stride1_57x58", "rows_stride2_113x115",
                                   "s2rows_c3_m2_w90_pad1", "d1rows_c2_m2_60x20",
-                                  "d1rows_wgrad_112x5", "d1rows_wgrad_m2_pad0_125x6"])
+                                  "d1rows_wgrad_112x5", "d1rows_wgrad_m2_pad0_125x6",
+                                  "flat_c19_14x14_batch2", "flat_m2_same_17x13",
+                                  "flat_four_rows_4x63", "flat_one_column_200x1"])
 def test_inf_and_nan_propagate_like_the_reference(backend, dtype, rng, name):
     """Inf/NaN in x reach exactly the outputs and weight gradients whose sums contain them (an
     Inf in the first column is met by taps k = 0, 1 but never by k = 2, whose gradient stays
@@ -366,7 +386,8 @@ def test_inf_and_nan_propagate_like_the_reference(backend, dtype, rng, name):
 @pytest.mark.parametrize("name", ["blocked_c19_batch2", "blocked_c35_m2_dilation2_asym",
                                   "blocked_c16_stride2_odd_same", "rows_wide_17x17",
                                   "rows_stride1_57x58", "s2rows_c3_m2_w90_pad1",
-                                  "d1rows_asym_46x20"])
+                                  "d1rows_asym_46x20", "flat_c19_14x14_batch2",
+                                  "flat_m3_28x28"])
 def test_fused_relu_on_both_forms(backend, dtype, rng, name):
     """conv2d(groups=C, activation="relu") on the channel-blocked, the row and the direct row
     forms."""
@@ -381,7 +402,8 @@ def test_fused_relu_on_both_forms(backend, dtype, rng, name):
 @pytest.mark.parametrize("name", ["blocked_c19_batch2", "blocked_c16_stride2_odd_same",
                                   "blocked_c35_m2_dilation2_asym", "rows_stride1_57x58",
                                   "s2rows_m3_w61_pad0", "d1rows_m3_pad0_62x16",
-                                  "d1rows_wgrad_m2_pad0_125x6"])
+                                  "d1rows_wgrad_m2_pad0_125x6", "flat_c33_same_19x19_batch2",
+                                  "flat_m2_same_17x13"])
 def test_results_do_not_depend_on_the_thread_count(backend, dtype, rng, restore_threads, name):
     """Every pass splits its work so that no sum depends on the threads (the weight gradient:
     each thread owns whole channels or 16-channel blocks): 1, 2 and 3 threads agree exactly."""

@@ -1,7 +1,9 @@
 // Depthwise convolution forward and backward (faltung/depthwise.hpp), NCHW, weight
 // (C*M, 1, kh, kw), direct, in one of three forms: for float32 on AVX-512, the 3x3 stride-1
 // and stride-2 forward and stride-1 input gradient straight on NCHW rows when the rows fill
-// their vectors (use_direct, use_direct_input, depthwise_direct.cpp), and channel-blocked tiles (depthwise_blocked.cpp) for the weight
+// their vectors (use_direct, use_direct_input, depthwise_direct.cpp), every stride-1 "same" pass on
+// planes of 196 pixels or more and under 64 columns read flat (use_flat, depthwise_direct.cpp),
+// and channel-blocked tiles (depthwise_blocked.cpp) for the weight
 // gradient and, by plane size and stride (use_blocked), small-plane and strided forwards and
 // input gradients; the rest (and every pass in float64 or on other ISAs), described here, as
 // sequences of row operations (depthwise_rows.hpp) on contiguous rows, threaded over planes.
@@ -57,6 +59,7 @@ void depthwise_forward(T* y, const T* x, const T* w, const T* bias, const Conv2d
                        Epilogue epilogue) {
   if constexpr (std::is_same_v<T, float>) {
     if (use_direct(p)) return direct_forward(y, x, w, bias, p, epilogue);
+    if (use_flat(p, Pass::kForward)) return flat_forward(y, x, w, bias, p, epilogue);
     if (use_blocked(p, Pass::kForward)) return blocked_forward(y, x, w, bias, p, epilogue);
   }
   const int64_t C = p.in_channels, M = multiplier(p), taps = p.kernel_h * p.kernel_w;
@@ -97,6 +100,7 @@ template <class T>
 void depthwise_backward_weight(T* grad_w, const T* grad_y, const T* x, const Conv2dParams& p) {
   if constexpr (std::is_same_v<T, float>) {
     if (use_direct_weight(p)) return direct_backward_weight(grad_w, grad_y, x, p);
+    if (use_flat(p, Pass::kWeight)) return flat_backward_weight(grad_w, grad_y, x, p);
     if (use_blocked(p, Pass::kWeight)) return blocked_backward_weight(grad_w, grad_y, x, p);
   }
   const int64_t C = p.in_channels, M = multiplier(p), taps = p.kernel_h * p.kernel_w;
@@ -309,6 +313,7 @@ template <class T>
 void depthwise_backward_input(T* grad_x, const T* grad_y, const T* w, const Conv2dParams& p) {
   if constexpr (std::is_same_v<T, float>) {
     if (use_direct_input(p)) return direct_backward_input(grad_x, grad_y, w, p);
+    if (use_flat(p, Pass::kInput)) return flat_backward_input(grad_x, grad_y, w, p);
     if (use_blocked(p, Pass::kInput)) return blocked_backward_input(grad_x, grad_y, w, p);
   }
   if (p.stride_h == 1 && p.stride_w == 1)

@@ -14,9 +14,18 @@
 // sum_t w[oc, t] * x[n, oc / M] at the tap, threaded over the output planes. (The stride-2
 // weight gradient in this form measured 0.7-0.8x the tiles and is not built:
 // docs/performance.md, depthwise speed change 15.)
+// Flat planes (stride 1, padding 1 on every side, 3x3, planes of 196 pixels or more and fewer
+// than 64 columns; speed change 19): the plane read as one run of h*w pixels, 16 at a time;
+// the three kernel rows are three streams at flat offsets q - w, q, q + w (loads masked to the
+// plane at its first and last vectors: the zero rows), their taps k = 0 and 2 the stream shifted
+// by one lane with the neighbouring vector's end shifted in (valignd), zeroed in column 0 or
+// w-1: 3 loads, 6 shifts, 9 FMAs per 16 pixels, no transpose, no padded copy. Forward, input
+// gradient (multiplier 1, rotated kernel) and weight gradient (nine accumulators per output
+// channel over the whole batch).
 #pragma once
 #include <cstdint>
 
+#include "depthwise_blocked.hpp"
 #include "epilogue.hpp"
 #include "faltung/params.hpp"
 
@@ -39,10 +48,28 @@ using DirectDotsFn = void (*)(float* acc, const float* g, const float* x, const 
 // sum over (i, k) with iy + pad_top - i and ix + pad_left - k even, inside grad_y, of w[i*3+k] *
 // gy[(iy + pad_top - i) / 2, (ix + pad_left - k) / 2]
 using DirectInputFn = void (*)(float* gx, const float* gy, const float* w, const DirectPlane& g);
+// A plane of h x w pixels read flat (stride 1, 3x3, padding 1 on every side), with
+// kFlatMasks masks per vector of 16 pixels q = 16v .. at edges + kFlatMasks*v: the pixels not
+// in column 0, those not in column w-1, the lanes of the three kernel rows' next loads (flat
+// offsets q + 16 + (r-1)*w, r = 0, 1, 2) inside the plane, the pixels inside the plane.
+constexpr int kFlatMasks = 6;
+struct FlatPlane {
+  int64_t h, w;
+  const uint16_t* edges;
+};
+// out[q] = init + sum over the taps inside the image of w[t] * x at tap t of pixel q
+using FlatSumFn = void (*)(float* out, const float* x, const float* w, float init,
+                           const FlatPlane& f);
+// gw[t] = sum over the images i < batch and their pixels q of g[i * g_step + q] times tap t of
+// pixel q in the plane x + i * x_step
+using FlatWeightFn = void (*)(float* gw, const float* g, int64_t g_step, const float* x,
+                              int64_t x_step, int64_t batch, const FlatPlane& f);
 struct DepthwiseDirect {
   DirectSumFn stride1 = nullptr, stride2 = nullptr;
   DirectDotsFn dots = nullptr;
   DirectInputFn input2 = nullptr;
+  FlatSumFn flat = nullptr;
+  FlatWeightFn flat_weight = nullptr;
 };
 
 // Fills the table and returns true, or returns false when built without AVX-512.
@@ -75,5 +102,16 @@ void direct_backward_input(float* grad_x, const float* grad_y, const float* w,
 bool use_direct_weight(const Conv2dParams& p);
 void direct_backward_weight(float* grad_w, const float* grad_y, const float* x,
                             const Conv2dParams& p);
+
+// Stride 1, 3x3, dilation 1, padding 1 on every side, fewer than 64 output columns, float32 on
+// AVX-512: the flat-plane form (docs/performance.md, depthwise speed change 19), forward,
+// input gradient (multiplier 1) and weight gradient.
+bool use_flat(const Conv2dParams& p, Pass pass);
+void flat_forward(float* y, const float* x, const float* w, const float* bias,
+                  const Conv2dParams& p, Epilogue epilogue);
+void flat_backward_input(float* grad_x, const float* grad_y, const float* w,
+                         const Conv2dParams& p);
+void flat_backward_weight(float* grad_w, const float* grad_y, const float* x,
+                          const Conv2dParams& p);
 
 }  // namespace faltung::depthwise

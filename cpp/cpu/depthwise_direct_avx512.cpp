@@ -1,5 +1,6 @@
 // The depthwise 3x3 forward kernels on NCHW rows (depthwise_direct.hpp) in AVX-512 intrinsics,
-// float32, stride 1 and 2, row by row through each plane (the loads stream). Compiled for
+// float32, stride 1 and 2, row by row through each plane (the loads stream), and the flat-plane
+// form of small stride-1 "same" layers (three streams, taps by lane shifts). Compiled for
 // AVX-512 only (this file's flags, CMakeLists.txt); chosen at run time when the CPU reports
 // AVX-512F.
 #include "depthwise_direct.hpp"
@@ -298,6 +299,158 @@ void direct_input2(float* gx, const float* gy, const float* w, const DirectPlane
   }
 }
 
+// Flat planes (stride 1, padding 1 on every side): vector v holds the output pixels q = 16v ..
+// 16v+15 of the plane read as one run of h*w pixels. Stream r (r = 0, 1, 2: kernel row) is the
+// input at q + (r-1)*w, loaded masked to the plane (the rows above and below it read as zero);
+// its taps k = 0 and 2 are the stream shifted by one lane with the previous or next vector's
+// end shifted in, zeroed in the lanes of column 0 or w-1 (FlatPlane::edges).
+struct FlatStreams {
+  __m512 prev[3], cur[3];
+};
+
+// Stream r's vector from flat offset first: a plain load inside the plane (Edge false: the
+// caller knows), else masked to it (mask: its lanes inside the plane).
+template <bool Edge>
+FALTUNG_DIRECT_INLINE __m512 flat_load(const float* x, int64_t first, __mmask16 mask) {
+  return Edge ? _mm512_maskz_loadu_ps(mask, x + first) : _mm512_loadu_ps(x + first);
+}
+
+FALTUNG_DIRECT_INLINE void flat_start(FlatStreams& s, const float* x, int64_t w, int64_t n) {
+  for (int r = 0; r < 3; ++r) {
+    s.prev[r] = _mm512_setzero_ps();
+    s.cur[r] = flat_load<true>(x, (r - 1) * w, range((r - 1) * w, n));
+  }
+}
+
+// Loads the next vectors of the three streams and returns the nine taps of vector v (q = 16v,
+// m: its masks, FlatPlane::edges).
+template <bool Edge>
+FALTUNG_DIRECT_INLINE void flat_taps(__m512* t, FlatStreams& s, const float* x, int64_t q,
+                                     int64_t w, const uint16_t* m) {
+  const __mmask16 left = m[0], right = m[1];
+#pragma GCC unroll 3
+  for (int r = 0; r < 3; ++r) {
+    const __m512 next = flat_load<Edge>(x, q + L + (r - 1) * w, Edge ? m[2 + r] : 0);
+    const __m512i p = _mm512_castps_si512(s.prev[r]), c = _mm512_castps_si512(s.cur[r]),
+                  nx = _mm512_castps_si512(next);
+    const __m512i zero = _mm512_setzero_si512();  // (the maskz form warns under GCC 12)
+    t[3 * r] = _mm512_castsi512_ps(_mm512_mask_alignr_epi32(zero, left, c, p, L - 1));
+    t[3 * r + 1] = s.cur[r];
+    t[3 * r + 2] = _mm512_castsi512_ps(_mm512_mask_alignr_epi32(zero, right, nx, c, 1));
+    s.prev[r] = s.cur[r];
+    s.cur[r] = next;
+  }
+}
+
+// The vectors [inner_begin, inner_end) of a flat plane load all three streams' next vectors
+// whole (q + 16 - w >= 0, q + 32 + w <= n); the others mask them.
+struct FlatRange {
+  int64_t count, inner_begin, inner_end;
+  // Few inner vectors: one loop of masked ones (three loops spill the accumulators between them)
+  bool small() const { return inner_end - inner_begin < 8; }
+  FlatRange(int64_t w, int64_t n) : count((n + L - 1) / L) {
+    inner_begin = std::min(count, std::max<int64_t>(0, (w - L + L - 1) / L));
+    inner_end = std::max(inner_begin, std::min(count, n - 2 * L - w >= 0 ? (n - 2 * L - w) / L + 1
+                                                                         : int64_t(0)));
+  }
+};
+
+template <bool Edge>
+FALTUNG_DIRECT_INLINE void flat_sum_vector(float* out, FlatStreams& s, const float* x, int64_t v,
+                                           int64_t w, const uint16_t* edges,
+                                           const __m512* wv, __m512 b0) {
+  __m512 t[9];
+  const uint16_t* m = edges + kFlatMasks * v;
+  flat_taps<Edge>(t, s, x, v * L, w, m);
+  __m512 acc0 = _mm512_fmadd_ps(wv[0], t[0], b0), acc1 = _mm512_mul_ps(wv[3], t[3]),
+         acc2 = _mm512_mul_ps(wv[6], t[6]);
+  acc0 = _mm512_fmadd_ps(wv[1], t[1], acc0);
+  acc1 = _mm512_fmadd_ps(wv[4], t[4], acc1);
+  acc2 = _mm512_fmadd_ps(wv[7], t[7], acc2);
+  acc0 = _mm512_fmadd_ps(wv[2], t[2], acc0);
+  acc1 = _mm512_fmadd_ps(wv[5], t[5], acc1);
+  acc2 = _mm512_fmadd_ps(wv[8], t[8], acc2);
+  const __m512 sum = _mm512_add_ps(_mm512_add_ps(acc0, acc1), acc2);
+  if (Edge) _mm512_mask_storeu_ps(out + v * L, m[5], sum);
+  else _mm512_storeu_ps(out + v * L, sum);
+}
+
+void flat_sum(float* out, const float* x, const float* wk, float init, const FlatPlane& f) {
+  __m512 wv[9];
+  for (int k = 0; k < 9; ++k) wv[k] = _mm512_set1_ps(wk[k]);
+  const __m512 b0 = _mm512_set1_ps(init);
+  const int64_t w = f.w, n = f.h * f.w;
+  const uint16_t* edges = f.edges;
+  const FlatRange vr(w, n);
+  FlatStreams s;
+  flat_start(s, x, w, n);
+  if (vr.small()) {
+    for (int64_t v = 0; v < vr.count; ++v) flat_sum_vector<true>(out, s, x, v, w, edges, wv, b0);
+    return;
+  }
+  for (int64_t v = 0; v < vr.inner_begin; ++v)
+    flat_sum_vector<true>(out, s, x, v, w, edges, wv, b0);
+  for (int64_t v = vr.inner_begin; v < vr.inner_end; ++v)
+    flat_sum_vector<false>(out, s, x, v, w, edges, wv, b0);
+  for (int64_t v = vr.inner_end; v < vr.count; ++v)
+    flat_sum_vector<true>(out, s, x, v, w, edges, wv, b0);
+}
+
+// One vector's nine dot-product steps; keep: the pixels inside the plane (the lanes past it are
+// skipped, not multiplied as 0 * x: x may be Inf).
+template <bool Edge>
+FALTUNG_DIRECT_INLINE void flat_dots_vector(__m512* p, FlatStreams& s, const float* g,
+                                            const float* x, int64_t v, int64_t w,
+                                            const uint16_t* edges) {
+  __m512 t[9];
+  const uint16_t* m = edges + kFlatMasks * v;
+  flat_taps<Edge>(t, s, x, v * L, w, m);
+  if (!Edge) {
+    const __m512 gv = _mm512_loadu_ps(g + v * L);
+    for (int k = 0; k < 9; ++k) p[k] = _mm512_fmadd_ps(gv, t[k], p[k]);
+  } else {
+    const __m512 gv = _mm512_maskz_loadu_ps(m[5], g + v * L);
+    for (int k = 0; k < 9; ++k) p[k] = _mm512_mask3_fmadd_ps(gv, t[k], p[k], m[5]);
+  }
+}
+
+// The sum of a vector's 16 lanes: halves, quarters, pairs and neighbours swapped and added (the
+// masked forms with all lanes set: the plain ones, like _mm512_reduce_add_ps, warn under GCC 12).
+FALTUNG_DIRECT_INLINE float lane_sum(__m512 v) {
+  v = _mm512_add_ps(v, _mm512_mask_shuffle_f32x4(v, 0xFFFF, v, v, _MM_SHUFFLE(1, 0, 3, 2)));
+  v = _mm512_add_ps(v, _mm512_mask_shuffle_f32x4(v, 0xFFFF, v, v, _MM_SHUFFLE(2, 3, 0, 1)));
+  v = _mm512_add_ps(v, _mm512_mask_permute_ps(v, 0xFFFF, v, _MM_SHUFFLE(1, 0, 3, 2)));
+  v = _mm512_add_ps(v, _mm512_mask_permute_ps(v, 0xFFFF, v, _MM_SHUFFLE(2, 3, 0, 1)));
+  return _mm512_cvtss_f32(v);
+}
+
+// gw[t] = sum over the images i < batch and their pixels q of g[i * g_step + q] times tap t of
+// pixel q in the plane x + i * x_step: nine lane-partial accumulators over the whole batch,
+// added up once.
+void flat_weight(float* gw, const float* g, int64_t g_step, const float* x, int64_t x_step,
+                 int64_t batch, const FlatPlane& f) {
+  __m512 p[9];
+  for (int k = 0; k < 9; ++k) p[k] = _mm512_setzero_ps();
+  const int64_t w = f.w, n = f.h * f.w;
+  const uint16_t* edges = f.edges;
+  const FlatRange vr(w, n);
+  for (int64_t i = 0; i < batch; ++i, g += g_step, x += x_step) {
+    FlatStreams s;
+    flat_start(s, x, w, n);
+    if (vr.small()) {
+      for (int64_t v = 0; v < vr.count; ++v) flat_dots_vector<true>(p, s, g, x, v, w, edges);
+      continue;
+    }
+    for (int64_t v = 0; v < vr.inner_begin; ++v)
+      flat_dots_vector<true>(p, s, g, x, v, w, edges);
+    for (int64_t v = vr.inner_begin; v < vr.inner_end; ++v)
+      flat_dots_vector<false>(p, s, g, x, v, w, edges);
+    for (int64_t v = vr.inner_end; v < vr.count; ++v)
+      flat_dots_vector<true>(p, s, g, x, v, w, edges);
+  }
+  for (int k = 0; k < 9; ++k) gw[k] = lane_sum(p[k]);
+}
+
 }  // namespace
 
 bool avx512_depthwise_direct(DepthwiseDirect* f32) {
@@ -305,6 +458,8 @@ bool avx512_depthwise_direct(DepthwiseDirect* f32) {
   f32->stride2 = direct_sum<2>;
   f32->dots = direct_dots;
   f32->input2 = direct_input2;
+  f32->flat = flat_sum;
+  f32->flat_weight = flat_weight;
   return true;
 }
 
