@@ -20,6 +20,24 @@
 namespace faltung {
 namespace {
 
+// The rotated kernel as a plain array for the direct convolution (few output channels, so a
+// small copy): w'[g][c][o][i][j] = w[g * og + o][c][kh-1-i][kw-1-j], on this thread's scratch.
+template <class T>
+const T* rotated_weight(const T* w, const Conv2dParams& p) {
+  const int64_t og = p.out_channels_per_group(), cg = p.in_channels_per_group();
+  const int64_t area = p.kernel_h * p.kernel_w;
+  const auto count = static_cast<size_t>(p.out_channels * cg * area);
+  T* rotated = workspace_as<T>(Slot::DirectRotated, count);
+  for (int64_t g = 0; g < p.groups; ++g)
+    for (int64_t c = 0; c < cg; ++c)
+      for (int64_t o = 0; o < og; ++o) {
+        const T* src = w + ((g * og + o) * cg + c) * area;
+        T* dst = rotated + ((g * cg + c) * og + o) * area;
+        for (int64_t t = 0; t < area; ++t) dst[t] = src[area - 1 - t];
+      }
+  return rotated;
+}
+
 // The rotated kernel of a stride-1 input gradient as the GEMM's packed A (gemm.hpp), packed
 // straight from w (no rotated copy): the forward convolution of grad_y takes the weight
 // w'[g][c][o][t] = w[g * og + o][c][area - 1 - t], M = cg rows c, K = og * area columns (o, t).
@@ -95,8 +113,13 @@ void conv2d_backward_input(T* grad_x, const T* grad_y, const T* w, const Conv2dP
   q.pad_bottom = p.dilation_h * (p.kernel_h - 1) - p.pad_bottom;
   q.pad_left = p.dilation_w * (p.kernel_w - 1) - p.pad_left;
   q.pad_right = p.dilation_w * (p.kernel_w - 1) - p.pad_right;
-  // The gathered variant reads the rotated kernel in place; the other needs it packed.
   const T* no_bias = nullptr;
+  if constexpr (std::is_same_v<T, float>)
+    if (conv::use_direct_forward(q))
+      return conv::forward_direct(grad_x, grad_y, rotated_weight(w, p), no_bias, q,
+                                  Epilogue::kNone);
+  // The gathered variant reads the rotated kernel in place; the other needs it packed.
+
   if (conv::choose_forward<T>(q) == conv::ForwardVariant::kIndirect)
     conv::forward_indirect(grad_x, grad_y, pack_rotated_weight(w, p), no_bias, q, Epilogue::kNone);
   else

@@ -1,7 +1,8 @@
 // The depthwise 3x3 forward straight on NCHW rows, stride 1 or 2, the stride-1 input gradient
 // as the same sum over grad_y, the stride-2 input gradient in gather form (taps split by the
-// parity of the grad_x row and column, even and odd columns interleaved by two permutes), and the stride-1 weight gradient's dot products over the same
-// loads, float32 on AVX-512 (chosen by use_direct, use_direct_input and use_direct_weight,
+// parity of the grad_x row and column, even and odd columns interleaved by two permutes), and
+// the stride-1 weight gradient's dot products over the same loads, float32 on AVX-512 (chosen
+// by use_direct, use_direct_input and use_direct_weight,
 // measured): 16 output pixels of one row at a time, three chains of three FMAs,
 // no padded copy and no transpose. Stride 1: the three taps of an input row are three
 // unaligned loads at columns b, b+1, b+2 (b = ox0 - pad_left). Stride 2: two loads of 32
@@ -80,9 +81,9 @@ bool avx512_depthwise_direct(DepthwiseDirect* f32);
 namespace faltung::depthwise {
 
 // The forward of a 3x3, dilation-1 layer with stride 1 (at least 64 output columns) or 2 and
-// pad_left <= 1 whose output rows fill at least 7/8 of their vectors' lanes, float32 on AVX-512 (where
-// it measured faster than the tiles and the row form: docs/performance.md, depthwise speed
-// changes 15 and 16).
+// pad_left <= 1 whose output rows fill at least 7/8 of their vectors' lanes, float32 on
+// AVX-512 (where it measured faster than the tiles and the row form: docs/performance.md,
+// depthwise speed changes 15 and 16).
 bool use_direct(const Conv2dParams& p);
 
 void direct_forward(float* y, const float* x, const float* w, const float* bias,

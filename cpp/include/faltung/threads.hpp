@@ -29,6 +29,7 @@ enum class Slot {
   SeparableMiddle,   // separable: the depthwise output (whole batch, or one fused tile)
   PoolTile,          // max pool: a block of planes as channel-blocked tiles
   DirectLanes,       // conv, direct: a thread's block of images (and sums) in lanes
+  DirectRotated,     // conv, direct: the rotated kernel of a stride-1 input gradient
   Count
 };
 
