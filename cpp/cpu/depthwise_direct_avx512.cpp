@@ -9,6 +9,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstdint>
 
 namespace faltung::cpu {
 namespace {
@@ -140,6 +141,19 @@ FALTUNG_DIRECT_INLINE void sum_vector(float* out, const float* const* rows, cons
   else _mm512_storeu_ps(out + c.ox0, sum);
 }
 
+// Stride 2: the two input rows that the output row `ahead` rows further down reads first
+// (rows 2*oy and 2*oy + 1 of it, ~kAheadBytes beyond the rows in use) are prefetched, a burst
+// per output row (speed change 21: without it the loop waits on the loads of new rows, ~25 GB/s).
+// Past the plane's end these are the next plane's rows, contiguous in NCHW; prefetches never fault.
+constexpr int64_t kAheadBytes = 14 * 1024;  // measured: 8 KB 0.64 ms, 14 KB 0.55, 28 KB 0.59 (64@112/2)
+// (Addresses as integers: the rows may lie past the array.)
+FALTUNG_DIRECT_INLINE void prefetch_rows(const float* x, int64_t row, int64_t in_w) {
+  const uintptr_t first = reinterpret_cast<uintptr_t>(x) + sizeof(float) * row * in_w;
+  const uintptr_t end = first + sizeof(float) * 2 * in_w;
+  for (uintptr_t p = first; p < end; p += 64)
+    _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0);
+}
+
 template <int Stride>
 void direct_sum(float* out, const float* x, const float* w, float init, const DirectPlane& g) {
   const Split s;
@@ -147,6 +161,7 @@ void direct_sum(float* out, const float* x, const float* w, float init, const Di
   for (int t = 0; t < 9; ++t) wv[t] = _mm512_set1_ps(w[t]);
   const __m512 b0 = _mm512_set1_ps(init);
   const Vectors<Stride> vec(g);
+  const int64_t ahead = (kAheadBytes + 8 * g.in_w - 1) / (8 * g.in_w);  // output rows
   for (int64_t oy = 0; oy < g.out_h; ++oy, out += g.out_w) {
     const float* rows[3];
     for (int i = 0; i < 3; ++i) rows[i] = input_row(x, Stride * oy - g.pad_top + i, g);
@@ -163,6 +178,7 @@ void direct_sum(float* out, const float* x, const float* w, float init, const Di
                                 s);
     for (int64_t v = vec.last; v < vec.count; ++v)
       sum_vector<Stride, true>(out, rows, wv, b0, vec.edges[e++], s);
+    if constexpr (Stride == 2) prefetch_rows(x, 2 * (oy + ahead) - g.pad_top, g.in_w);
   }
 }
 
