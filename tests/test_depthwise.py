@@ -62,8 +62,9 @@ class DwCase:
 # and output rows filling 7/8 of their vectors (e.g. 14, 28-32, 42-48 columns) takes the direct
 # row kernels on AVX-512 (depthwise_direct*.cpp), as does the stride-1 input gradient with
 # multiplier 1, pad_left 1 or 2 and at least 64 input columns, the stride-2 input gradient with
-# multiplier 1 and at least 112 input columns ("s2input_*", and "rows_stride2_113x115"), and
-# the stride-1 weight gradient from 112 output columns; "s2rows_*" (stride 2) and
+# multiplier 1 and at least 112 input columns ("s2input_*", and "rows_stride2_113x115"), the
+# stride-1 weight gradient from 112 output columns and the stride-2 one from 56 ("s2wgrad_*",
+# "s2input_*", "rows_stride2_113x115"); "s2rows_*" (stride 2) and
 # "d1rows_*" (stride 1) cover their inner vectors (whole spans), both row ends, a last vector of
 # exactly 16 pixels, rows skipped at the top, and narrow planes whose every vector is an edge.
 GRID = {
@@ -133,6 +134,12 @@ GRID = {
     "s2input_same_even_128x9": DwCase(c=2, h=9, w=128, stride=2, padding="same"),
     "s2input_odd_117x10_batch2": DwCase(n=2, c=3, h=10, w=117, stride=2, padding=1),
     "s2input_pad_top2_112x7": DwCase(c=2, h=7, w=112, stride=2, padding=((2, 1), (1, 1))),
+    # stride-2 weight gradient on rows (from 56 output columns: speed change 22): channels not a
+    # multiple of 16 over several images, multipliers 2 and 3, padding 0, 1 and "same" on odd
+    # widths and heights (also "rows_stride2_113x115", "s2input_*", "s2rows_narrow_w32_pad128")
+    "s2wgrad_c17_batch3_112x6": DwCase(n=3, c=17, h=6, w=112, stride=2, padding=1),
+    "s2wgrad_m2_pad0_113x9_batch2": DwCase(n=2, c=5, m=2, h=9, w=113, stride=2, padding=0),
+    "s2wgrad_m3_same_115x7": DwCase(c=3, m=3, h=7, w=115, stride=2, padding="same"),
     # flat planes (stride-1 3x3 padding 1, >= 196 pixels, < 64 columns: speed change 19):
     # planes that fill their last vector or not, one or two columns, four rows, channels not a
     # multiple of 16, multipliers 1-3 (the input gradient of 2 and 3 takes another form)
@@ -364,7 +371,8 @@ def test_non_contiguous_inputs(backend, dtype, rng):
                                   "s2rows_c3_m2_w90_pad1", "d1rows_c2_m2_60x20",
                                   "d1rows_wgrad_112x5", "d1rows_wgrad_m2_pad0_125x6",
                                   "flat_c19_14x14_batch2", "flat_m2_same_17x13",
-                                  "flat_four_rows_4x63", "flat_one_column_200x1"])
+                                  "flat_four_rows_4x63", "flat_one_column_200x1",
+                                  "s2wgrad_m3_same_115x7"])
 def test_inf_and_nan_propagate_like_the_reference(backend, dtype, rng, name):
     """Inf/NaN in x reach exactly the outputs and weight gradients whose sums contain them (an
     Inf in the first column is met by taps k = 0, 1 but never by k = 2, whose gradient stays
@@ -403,7 +411,8 @@ def test_fused_relu_on_both_forms(backend, dtype, rng, name):
                                   "blocked_c35_m2_dilation2_asym", "rows_stride1_57x58",
                                   "s2rows_m3_w61_pad0", "d1rows_m3_pad0_62x16",
                                   "d1rows_wgrad_m2_pad0_125x6", "flat_c33_same_19x19_batch2",
-                                  "flat_m2_same_17x13"])
+                                  "flat_m2_same_17x13", "s2wgrad_c17_batch3_112x6",
+                                  "s2wgrad_m2_pad0_113x9_batch2"])
 def test_results_do_not_depend_on_the_thread_count(backend, dtype, rng, restore_threads, name):
     """Every pass splits its work so that no sum depends on the threads (the weight gradient:
     each thread owns whole channels or 16-channel blocks): 1, 2 and 3 threads agree exactly."""

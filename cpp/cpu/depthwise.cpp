@@ -1,7 +1,8 @@
 // Depthwise convolution forward and backward (faltung/depthwise.hpp), NCHW, weight
 // (C*M, 1, kh, kw), direct, in one of four forms. For float32 on AVX-512: the 3x3 stride-1 and
 // stride-2 forward and stride-1 input gradient straight on NCHW rows when the rows fill their
-// vectors (use_direct, use_direct_input, depthwise_direct.cpp); every stride-1 "same" pass on
+// vectors, and wide enough weight gradients (use_direct, use_direct_input, use_direct_weight,
+// depthwise_direct.cpp); every stride-1 "same" pass on
 // planes of 196 pixels or more and under 64 columns read flat (use_flat, depthwise_direct.cpp);
 // channel-blocked tiles (depthwise_blocked.cpp) for the weight gradient and, by plane size and
 // stride (use_blocked), small-plane and strided forwards and input gradients. The rest (and

@@ -78,10 +78,11 @@ bool use_direct(const Conv2dParams& p) {
   return direct_3x3(p) && (stride1 || stride2) && p.pad_left <= 1 && fills_vectors(p.out_w);
 }
 
-// Measured (speed change 17): 1.1-1.2x the tiles with 112 and 147 output columns, 0.75x
-// with 74.
+// Measured against the tiles: stride 1 (speed change 17) 1.1-1.2x with 112 and 147 output
+// columns, 0.75x with 74; stride 2 with the prefetch (speed change 22) 2.0-2.2x with 56, 1.0x
+// with 28.
 bool use_direct_weight(const Conv2dParams& p) {
-  return use_direct(p) && p.stride_h == 1 && p.out_w >= 112;
+  return use_direct(p) && p.out_w >= (p.stride_h == 1 ? 112 : 56);
 }
 
 bool use_direct_input(const Conv2dParams& p) {
@@ -121,27 +122,32 @@ void direct_backward_input(float* grad_x, const float* grad_y, const float* w,
   });
 }
 
+// Each thread owns a contiguous range of output channels (their weights: no partial sums to
+// reduce) and walks it image by image, so that its planes follow each other in memory as the
+// stride-2 kernel's prefetch assumes (speed change 22); per channel the images are summed in
+// order, the same sums for every thread count.
 void direct_backward_weight(float* grad_w, const float* grad_y, const float* x,
                             const Conv2dParams& p) {
   constexpr int64_t L = cpu::kDirectLanes;
-  const int64_t M = multiplier(p);
+  const int64_t M = multiplier(p), threads = num_threads();
   const cpu::DirectPlane g = plane_of(p);
-  const auto dots = direct_table().dots;
-#pragma omp parallel num_threads(num_threads())
-  {
-  float* acc = workspace_as<float>(Slot::DepthwiseWeights, 9 * L);
-#pragma omp for schedule(static)
-  for (int64_t oc = 0; oc < p.out_channels; ++oc) {
-    std::fill(acc, acc + 9 * L, 0.0f);
+  const auto dots = p.stride_h == 1 ? direct_table().dots : direct_table().dots2;
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int64_t t = 0; t < threads; ++t) {
+    const int64_t first = p.out_channels * t / threads, last = p.out_channels * (t + 1) / threads;
+    float* acc = workspace_as<float>(Slot::DepthwiseWeights, 9 * L * (last - first));
+    std::fill(acc, acc + 9 * L * (last - first), 0.0f);
     for (int64_t n = 0; n < p.batch; ++n)
-      dots(acc, grad_y + (n * p.out_channels + oc) * p.out_pixels(),
-           x + (n * p.in_channels + oc / M) * p.in_pixels(), g);
-    for (int64_t t = 0; t < 9; ++t) {
-      float sum = 0.0f;
-      for (int64_t l = 0; l < L; ++l) sum += acc[t * L + l];
-      grad_w[oc * 9 + t] = sum;
-    }
-  }
+      for (int64_t oc = first; oc < last; ++oc)
+        dots(acc + 9 * L * (oc - first), grad_y + (n * p.out_channels + oc) * p.out_pixels(),
+             x + (n * p.in_channels + oc / M) * p.in_pixels(), g);
+    for (int64_t oc = first; oc < last; ++oc)
+      for (int64_t t9 = 0; t9 < 9; ++t9) {
+        const float* lanes = acc + 9 * L * (oc - first) + t9 * L;
+        float sum = 0.0f;
+        for (int64_t l = 0; l < L; ++l) sum += lanes[l];
+        grad_w[oc * 9 + t9] = sum;
+      }
   }
 }
 

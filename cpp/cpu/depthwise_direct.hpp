@@ -42,8 +42,8 @@ struct DirectPlane {
 // x[s*oy - pad_top + i, s*ox - pad_left + k] (per kernel row, the rows then added), s = 1 or 2
 using DirectSumFn = void (*)(float* out, const float* x, const float* w, float init,
                              const DirectPlane& g);
-// Stride 1: acc[t * 16 + l] += sum over the output pixels q = l mod 16 of g[q] times tap t's
-// input pixel (0 outside the image)
+// acc[t * 16 + l] += sum over the output pixels q = l mod 16 of g[q] times tap t's input pixel
+// (0 outside the image); dots stride 1, dots2 stride 2
 using DirectDotsFn = void (*)(float* acc, const float* g, const float* x, const DirectPlane& d);
 // Stride-2 input gradient: x is grad_y (out_h x out_w), out grad_x (in_h x in_w); gx[iy, ix] =
 // sum over (i, k) with iy + pad_top - i and ix + pad_left - k even, inside grad_y, of w[i*3+k] *
@@ -71,6 +71,7 @@ struct DepthwiseDirect {
   DirectInputFn input2 = nullptr;
   FlatSumFn flat = nullptr;
   FlatWeightFn flat_weight = nullptr;
+  DirectDotsFn dots2 = nullptr;
 };
 
 // Fills the table and returns true, or returns false when built without AVX-512.

@@ -146,12 +146,15 @@ FALTUNG_DIRECT_INLINE void sum_vector(float* out, const float* const* rows, cons
 // per output row (speed change 21: without it the loop waits on the loads of new rows, ~25 GB/s).
 // Past the plane's end these are the next plane's rows, contiguous in NCHW; prefetches never fault.
 constexpr int64_t kAheadBytes = 14 * 1024;  // measured: 8 KB 0.64 ms, 14 KB 0.55, 28 KB 0.59 (64@112/2)
-// (Addresses as integers: the rows may lie past the array.)
-FALTUNG_DIRECT_INLINE void prefetch_rows(const float* x, int64_t row, int64_t in_w) {
-  const uintptr_t first = reinterpret_cast<uintptr_t>(x) + sizeof(float) * row * in_w;
-  const uintptr_t end = first + sizeof(float) * 2 * in_w;
-  for (uintptr_t p = first; p < end; p += 64)
+// The cache lines of base[first .. first + n), as integer addresses: they may lie past the array.
+FALTUNG_DIRECT_INLINE void prefetch_span(const float* base, int64_t first, int64_t n) {
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(base) + sizeof(float) * first;
+  const uintptr_t end = begin + sizeof(float) * n;
+  for (uintptr_t p = begin; p < end; p += 64)
     _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0);
+}
+FALTUNG_DIRECT_INLINE void prefetch_rows(const float* x, int64_t row, int64_t in_w) {
+  prefetch_span(x, row * in_w, 2 * in_w);
 }
 
 template <int Stride>
@@ -184,43 +187,52 @@ void direct_sum(float* out, const float* x, const float* w, float init, const Di
 
 // One input row's three taps into p[0..2] (lane partial sums); past out_w the pixels are
 // skipped, not multiplied as 0 * x (x may be Inf).
-template <bool Edge>
+template <int Stride, bool Edge>
 FALTUNG_DIRECT_INLINE void dots_row(__m512* p, __m512 gv, const float* row, const Columns& c,
                                     const Split& s) {
   __m512 t[3];
-  row_taps<1, Edge>(t, row, c, s);
+  row_taps<Stride, Edge>(t, row, c, s);
   for (int k = 0; k < 3; ++k)
     p[k] = Edge ? _mm512_mask3_fmadd_ps(gv, t[k], p[k], c.keep) : _mm512_fmadd_ps(gv, t[k], p[k]);
 }
 
-template <bool Edge>
+template <int Stride, bool Edge>
 FALTUNG_DIRECT_INLINE void dots_vector(__m512* p, const float* g, const float* const* rows,
                                        const Columns& c, const Split& s) {
   const __m512 gv = Edge ? _mm512_maskz_loadu_ps(c.keep, g + c.ox0) : _mm512_loadu_ps(g + c.ox0);
   for (int i = 0; i < 3; ++i)
-    if (rows[i] != nullptr) dots_row<Edge>(p + 3 * i, gv, rows[i], c, s);
+    if (rows[i] != nullptr) dots_row<Stride, Edge>(p + 3 * i, gv, rows[i], c, s);
 }
 
-// Stride 1: acc[t * 16 + l] += sum over the output pixels q = l mod 16 (per row) of g[q] times
-// tap t's input pixel (0 outside the image).
+// acc[t * 16 + l] += sum over the output pixels q = l mod 16 (per row) of g[q] times tap t's
+// input pixel (0 outside the image). Stride 2 prefetches as direct_sum does, and grad_y's row
+// as well.
+template <int Stride>
 void direct_dots(float* acc, const float* g, const float* x, const DirectPlane& d) {
   const Split s;
   __m512 p[9];
   for (int t = 0; t < 9; ++t) p[t] = _mm512_loadu_ps(acc + t * L);
-  const Vectors<1> vec(d);
+  const Vectors<Stride> vec(d);
+  const int64_t ahead = (kAheadBytes + 8 * d.in_w - 1) / (8 * d.in_w);  // output rows
   for (int64_t oy = 0; oy < d.out_h; ++oy, g += d.out_w) {
     const float* rows[3];
-    for (int i = 0; i < 3; ++i) rows[i] = input_row(x, oy - d.pad_top + i, d);
+    for (int i = 0; i < 3; ++i) rows[i] = input_row(x, Stride * oy - d.pad_top + i, d);
+    if constexpr (Stride == 2) {
+      prefetch_rows(x, 2 * (oy + ahead) - d.pad_top, d.in_w);
+      prefetch_span(g, ahead * d.out_w, d.out_w);
+    }
     if (vec.narrow) {
       for (int64_t v = 0; v < vec.count; ++v)
-        dots_vector<true>(p, g, rows, Columns::edge<1>(v * L, d), s);
+        dots_vector<Stride, true>(p, g, rows, Columns::edge<Stride>(v * L, d), s);
       continue;
     }
     int e = 0;
-    for (int64_t v = 0; v < vec.first; ++v) dots_vector<true>(p, g, rows, vec.edges[e++], s);
+    for (int64_t v = 0; v < vec.first; ++v)
+      dots_vector<Stride, true>(p, g, rows, vec.edges[e++], s);
     for (int64_t v = vec.first; v < vec.last; ++v)
-      dots_vector<false>(p, g, rows, Columns(v * L, v * L - d.pad_left), s);
-    for (int64_t v = vec.last; v < vec.count; ++v) dots_vector<true>(p, g, rows, vec.edges[e++], s);
+      dots_vector<Stride, false>(p, g, rows, Columns(v * L, Stride * v * L - d.pad_left), s);
+    for (int64_t v = vec.last; v < vec.count; ++v)
+      dots_vector<Stride, true>(p, g, rows, vec.edges[e++], s);
   }
   for (int t = 0; t < 9; ++t) _mm512_storeu_ps(acc + t * L, p[t]);
 }
@@ -472,7 +484,8 @@ void flat_weight(float* gw, const float* g, int64_t g_step, const float* x, int6
 bool avx512_depthwise_direct(DepthwiseDirect* f32) {
   f32->stride1 = direct_sum<1>;
   f32->stride2 = direct_sum<2>;
-  f32->dots = direct_dots;
+  f32->dots = direct_dots<1>;
+  f32->dots2 = direct_dots<2>;
   f32->input2 = direct_input2;
   f32->flat = flat_sum;
   f32->flat_weight = flat_weight;
