@@ -135,8 +135,9 @@ inline double lane_total(Doubles v) {
   return lane[0];
 }
 
-// For runs g < G (x[g], and g[g] where kTwo): sum_a[g] += sum of a(g_i, x_i, mean[g]) over
-// i < n, and sum_b[g] += the same of b where kTwo. a and b take vectors and scalars alike.
+// For runs k < G (values x[k], gradients g[k] where kTwo): sum_a[k] += the sum over i < n of
+// a(g[k][i], x[k][i], mean[k]), sum_b[k] += the same of b where kTwo. a and b take vectors
+// and scalars alike.
 template <int G, bool kTwo, class T, class A, class B>
 inline void group_sums(double* sum_a, double* sum_b, const T* const* g, const T* const* x,
                        const double* mean, int64_t n, A&& a, B&& b) {
