@@ -20,6 +20,8 @@ SHAPES = {
     "4d_odd_channels": (3, 5, 3, 3),
     "4d_batch1": (1, 4, 3, 2),
     "4d_one_pixel": (6, 3, 1, 1),
+    "4d_channel_blocks": (3, 37, 3, 5),  # short runs: 2 blocks of 16 channels + 5 (4 + 1)
+    "4d_long_runs": (2, 3, 33, 33),       # runs over the short-run limit: channel by channel
 }
 
 

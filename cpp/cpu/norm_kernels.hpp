@@ -28,6 +28,18 @@ struct NormKernels {
   void (*input_gradient)(T* gx, const T* g, const T* x, int64_t n, double mean, double a,
                          double b, double c);                    // gx = g a + (x - mean) b + c
   void (*scale)(T* gx, const T* g, int64_t n, double a);         // gx = g a
+  // The same over `runs` consecutive runs of n values (one image's runs of a block of
+  // channels, contiguous in NCHW) with per-run statistics: one call, and the sums of several
+  // runs side by side, for planes too short to pay a call and a reduction each.
+  void (*block_sums)(double* sum, const T* x, int64_t runs, int64_t n);   // sum[r] += ...
+  void (*block_squares)(double* sum, const T* x, int64_t runs, int64_t n, const double* mean);
+  void (*block_gradient_sums)(double* sum_g, double* sum_gx, const T* g, const T* x,
+                              int64_t runs, int64_t n, const double* mean);
+  void (*block_affine)(T* y, const T* x, int64_t runs, int64_t n, const double* mean,
+                       const double* a, const double* b);
+  void (*block_input_gradient)(T* gx, const T* g, const T* x, int64_t runs, int64_t n,
+                               const double* mean, const double* a, const double* b,
+                               const double* c);
   // LRN over pixels s0 .. s0 + width of one image (x, grad_y, result point at its start): the
   // forward when grad_y is null, else the input gradient. D and P: C x kLrnTile scratch each.
   void (*lrn_tile)(T* result, const T* grad_y, const T* x, int64_t s0, int64_t width, T* D,

@@ -100,6 +100,142 @@ void scale(T* gx, const T* g, int64_t n, double a) {
   for (int64_t i = 0; i < n; ++i) gx[i] = g[i] * ta;
 }
 
+// ------------------------------------------------- batch norm over a block of short runs
+// Runs r < runs of n values each, run r at x + r n. kGroup runs are summed side by side, each
+// in one vector of kVector double accumulators (one register of the ISA; the compiler's vector
+// extensions, as its loop vectorizer turned these loads into scalar ones), so the add latency
+// is hidden by the other runs, and a run's final reduction is one vector's halving tree.
+
+constexpr int kVector = kLanes / 4;  // doubles in one vector register
+constexpr int kGroup = 4;
+
+typedef double Doubles __attribute__((vector_size(kVector * sizeof(double))));
+typedef float Floats __attribute__((vector_size(kVector * sizeof(float))));
+
+inline Doubles widen(const float* p) {
+  Floats v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return __builtin_convertvector(v, Doubles);
+}
+
+inline Doubles widen(const double* p) {
+  Doubles v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+
+inline double widen_one(const float* p) { return static_cast<double>(*p); }
+inline double widen_one(const double* p) { return *p; }
+
+inline double lane_total(Doubles v) {
+  double lane[kVector];
+  __builtin_memcpy(lane, &v, sizeof lane);
+  for (int width = kVector / 2; width > 0; width /= 2)
+    for (int j = 0; j < width; ++j) lane[j] += lane[j + width];
+  return lane[0];
+}
+
+// For runs k < G (values x[k], gradients g[k] where kTwo): sum_a[k] += the sum over i < n of
+// a(g[k][i], x[k][i], mean[k]), sum_b[k] += the same of b where kTwo. a and b take vectors
+// and scalars alike.
+template <int G, bool kTwo, class T, class A, class B>
+inline void group_sums(double* sum_a, double* sum_b, const T* const* g, const T* const* x,
+                       const double* mean, int64_t n, A&& a, B&& b) {
+  Doubles acc_a[G] = {}, acc_b[G] = {};
+  int64_t i = 0;
+  for (; i + kVector <= n; i += kVector)
+    for (int k = 0; k < G; ++k) {
+      const Doubles xv = widen(x[k] + i);
+      const Doubles gv = kTwo ? widen(g[k] + i) : xv;
+      acc_a[k] += a(gv, xv, mean[k]);
+      if (kTwo) acc_b[k] += b(gv, xv, mean[k]);
+    }
+  for (int k = 0; k < G; ++k) {
+    double tail_a = 0, tail_b = 0;
+    for (int64_t t = i; t < n; ++t) {
+      const double xs = widen_one(x[k] + t);
+      const double gs = kTwo ? widen_one(g[k] + t) : xs;
+      tail_a += a(gs, xs, mean[k]);
+      if (kTwo) tail_b += b(gs, xs, mean[k]);
+    }
+    sum_a[k] += lane_total(acc_a[k]) + tail_a;
+    if (kTwo) sum_b[k] += lane_total(acc_b[k]) + tail_b;
+  }
+}
+
+template <int G>
+struct Group {
+  static constexpr int value = G;
+};
+
+// Runs r .. r + G of a block: their starts and means (zero where none are given).
+template <class T, int G>
+struct Rows {
+  const T* at[G];
+  double mean[G];
+  Rows(const T* x, int64_t r, int64_t n, const double* means) {
+    for (int k = 0; k < G; ++k) {
+      at[k] = x + (r + k) * n;
+      mean[k] = means ? means[r + k] : 0.0;
+    }
+  }
+};
+
+// sums(Group<G>(), r) for runs r .. r + G: groups of kGroup runs, then run by run for the rest.
+template <class Sums>
+inline void by_groups(int64_t runs, Sums&& sums) {
+  int64_t r = 0;
+  for (; r + kGroup <= runs; r += kGroup) sums(Group<kGroup>(), r);
+  for (; r < runs; ++r) sums(Group<1>(), r);
+}
+
+auto value_of = [](auto, auto x, double) { return x; };
+auto square_of = [](auto, auto x, double mean) { return (x - mean) * (x - mean); };
+auto gradient_of = [](auto g, auto, double) { return g; };
+auto gradient_times_deviation = [](auto g, auto x, double mean) { return g * (x - mean); };
+
+template <class T>
+void block_sums(double* sum, const T* x, int64_t runs, int64_t n) {
+  by_groups(runs, [&](auto group, int64_t r) {
+    constexpr int G = decltype(group)::value;
+    const Rows<T, G> v(x, r, n, nullptr);
+    group_sums<G, false>(sum + r, nullptr, v.at, v.at, v.mean, n, value_of, value_of);
+  });
+}
+
+template <class T>
+void block_squares(double* sum, const T* x, int64_t runs, int64_t n, const double* mean) {
+  by_groups(runs, [&](auto group, int64_t r) {
+    constexpr int G = decltype(group)::value;
+    const Rows<T, G> v(x, r, n, mean);
+    group_sums<G, false>(sum + r, nullptr, v.at, v.at, v.mean, n, square_of, square_of);
+  });
+}
+
+template <class T>
+void block_gradient_sums(double* sum_g, double* sum_gx, const T* g, const T* x, int64_t runs,
+                         int64_t n, const double* mean) {
+  by_groups(runs, [&](auto group, int64_t r) {
+    constexpr int G = decltype(group)::value;
+    const Rows<T, G> u(g, r, n, nullptr), v(x, r, n, mean);
+    group_sums<G, true>(sum_g + r, sum_gx + r, u.at, v.at, v.mean, n, gradient_of,
+                        gradient_times_deviation);
+  });
+}
+
+template <class T>
+void block_affine(T* y, const T* x, int64_t runs, int64_t n, const double* mean, const double* a,
+                  const double* b) {
+  for (int64_t r = 0; r < runs; ++r) affine(y + r * n, x + r * n, n, mean[r], a[r], b[r]);
+}
+
+template <class T>
+void block_input_gradient(T* gx, const T* g, const T* x, int64_t runs, int64_t n,
+                          const double* mean, const double* a, const double* b, const double* c) {
+  for (int64_t r = 0; r < runs; ++r)
+    input_gradient(gx + r * n, g + r * n, x + r * n, n, mean[r], a[r], b[r], c[r]);
+}
+
 inline float root(float v) { return __builtin_sqrtf(v); }
 inline double root(double v) { return __builtin_sqrt(v); }
 inline float power(float v, float e) { return __builtin_powf(v, e); }
@@ -254,6 +390,11 @@ void fill(NormKernels<T>* k) {
   k->affine = affine<T>;
   k->input_gradient = input_gradient<T>;
   k->scale = scale<T>;
+  k->block_sums = block_sums<T>;
+  k->block_squares = block_squares<T>;
+  k->block_gradient_sums = block_gradient_sums<T>;
+  k->block_affine = block_affine<T>;
+  k->block_input_gradient = block_input_gradient<T>;
   k->lrn_tile = lrn_tile<T>;
   k->lcn_tile = lcn_tile<T>;
 }
