@@ -234,6 +234,18 @@ def test_conv2d_weight_packed_in_pieces(backend, dtype, rng, threads, restore_th
     _run(Case(n=2, c=240, o=20, h=6, w=5, padding=1), dtype, rng)
 
 
+# Gathered tiles cut at panel edges, as many per thread (performance.md entry 31): 29 images of
+# 9 x 7 are 1827 columns (57 full 32-wide panels and 3 columns), 4 tiles, 6 at three threads;
+# 24 output channels per group make the forward gather (2 of 9 padded columns dropped).
+GATHERED_TILES = Case(n=29, c=48, o=48, h=9, w=7, padding=1, groups=2)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_conv2d_gathered_tiles_over_threads(backend, dtype, rng, threads, restore_threads):
+    faltung.set_num_threads(threads)
+    _run(GATHERED_TILES, dtype, rng)
+
+
 # ----------------------------------------------------------------------------- API behaviour
 
 def test_result_dtype_and_new_array(backend, dtype, rng):

@@ -10,7 +10,7 @@ import pytest
 import faltung
 from tests import reference as ref
 from tests.conftest import assert_close, random_array
-from tests.test_conv2d import GRID, Case, random_case
+from tests.test_conv2d import GATHERED_TILES, GRID, Case, random_case
 
 
 def _arrays(case: Case, dtype, rng):
@@ -100,6 +100,14 @@ def test_conv2d_backward_weight_packed_in_pieces(backend, dtype, rng, threads, s
                                                  restore_threads):
     faltung.set_num_threads(threads)
     _check_backward(Case(n=2, c=240, o=20, h=6, w=5, stride=stride, padding=1), dtype, rng)
+
+
+# The stride-1 input gradient runs the gathered forward on grad_y: its tiles over 1-3 threads.
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_conv2d_backward_gathered_tiles_over_threads(backend, dtype, rng, threads,
+                                                      restore_threads):
+    faltung.set_num_threads(threads)
+    _check_backward(GATHERED_TILES, dtype, rng)
 
 
 ADJOINT_CASES = ["k3", "k5_pad2", "stride3_remainder", "pad_asym_torch4", "same_stride2_odd",

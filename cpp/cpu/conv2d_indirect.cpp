@@ -287,16 +287,19 @@ void forward_gathered(T* y, const T* x, const ConvWeight<T>& w, const T* bias,
   for (int64_t n0 = 0; n0 < p.batch; n0 += chunk) {
     const int64_t count = std::min(chunk, p.batch - n0);
     const std::vector<const T*> bases = fill_chunk(x, n0, count, s, p);
-    // Columns: the chunk's output pixels, image after image, in tiles of about nc.
+    // Columns: the chunk's output pixels, image after image, in tiles of about nc cut at panel
+    // edges as evenly as possible; with a tile per thread or more, as many tiles per thread
+    // (performance.md entry 31).
     const int64_t total = count * pixels;
-    const int64_t tile = round_up(ceil_div(total, ceil_div(total, gb.nc)), nr);
-    const int64_t tiles = ceil_div(total, tile);
+    int64_t tiles = ceil_div(total, gb.nc);
+    if (tiles >= num_threads()) tiles = std::min(round_up(tiles, num_threads()), ceil_div(total, nr));
+    const Parts n_parts{total, nr, tiles};
     const Parts m_parts{og, gb.mr, even_parts(p.groups * tiles, ceil_div(og, gb.mr), num_threads())};
     parallel_for(p.groups * tiles * m_parts.parts, [&](int64_t index) {
       const int64_t part = index % m_parts.parts, rest = index / m_parts.parts;
       const int64_t t = rest % tiles, g = rest / tiles;
       const int64_t m0 = m_parts.begin(part), m1 = m_parts.end(part);
-      const int64_t j0 = t * tile, width = std::min(tile, total - j0), panels = ceil_div(width, nr);
+      const int64_t j0 = n_parts.begin(t), width = n_parts.end(t) - j0, panels = ceil_div(width, nr);
       // Each panel's columns as runs of consecutive source elements (tap offset 0), cut where
       // a vector ends; (n, oh, ow) walks the tile's columns without dividing.
       // Rows slot: B's row addresses, A's (weight read in place), A's K segment offsets, run
