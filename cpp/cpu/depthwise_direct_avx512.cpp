@@ -141,10 +141,11 @@ FALTUNG_DIRECT_INLINE void sum_vector(float* out, const float* const* rows, cons
   else _mm512_storeu_ps(out + c.ox0, sum);
 }
 
-// Stride 2: the two input rows that the output row `ahead` rows further down reads first
-// (rows 2*oy and 2*oy + 1 of it, ~kAheadBytes beyond the rows in use) are prefetched, a burst
-// per output row (speed change 21: without it the loop waits on the loads of new rows, ~25 GB/s).
-// Past the plane's end these are the next plane's rows, contiguous in NCHW; prefetches never fault.
+// The Stride input rows that the output row `ahead` rows further down reads first (rows
+// Stride*oy and, stride 2, Stride*oy + 1 of it, ~kAheadBytes beyond the rows in use) are
+// prefetched, a burst per output row (speed change 21: without it the stride-2 loop waits on the
+// loads of new rows, ~25 GB/s; speed change 23: stride 1). Past the plane's end these are the
+// next plane's rows, contiguous in NCHW; prefetches never fault.
 constexpr int64_t kAheadBytes = 14 * 1024;  // measured: 8 KB 0.64 ms, 14 KB 0.55, 28 KB 0.59 (64@112/2)
 // The cache lines of base[first .. first + n), as integer addresses: they may lie past the array.
 FALTUNG_DIRECT_INLINE void prefetch_span(const float* base, int64_t first, int64_t n) {
@@ -153,8 +154,14 @@ FALTUNG_DIRECT_INLINE void prefetch_span(const float* base, int64_t first, int64
   for (uintptr_t p = begin; p < end; p += 64)
     _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0);
 }
-FALTUNG_DIRECT_INLINE void prefetch_rows(const float* x, int64_t row, int64_t in_w) {
-  prefetch_span(x, row * in_w, 2 * in_w);
+// Output rows ahead: ~kAheadBytes of input rows.
+template <int Stride>
+int64_t rows_ahead(const DirectPlane& g) {
+  return (kAheadBytes + 4 * Stride * g.in_w - 1) / (4 * Stride * g.in_w);
+}
+template <int Stride>
+FALTUNG_DIRECT_INLINE void prefetch_rows(const float* x, int64_t oy, const DirectPlane& g) {
+  prefetch_span(x, (Stride * oy - g.pad_top) * g.in_w, Stride * g.in_w);
 }
 
 template <int Stride>
@@ -164,7 +171,7 @@ void direct_sum(float* out, const float* x, const float* w, float init, const Di
   for (int t = 0; t < 9; ++t) wv[t] = _mm512_set1_ps(w[t]);
   const __m512 b0 = _mm512_set1_ps(init);
   const Vectors<Stride> vec(g);
-  const int64_t ahead = (kAheadBytes + 8 * g.in_w - 1) / (8 * g.in_w);  // output rows
+  const int64_t ahead = rows_ahead<Stride>(g);
   for (int64_t oy = 0; oy < g.out_h; ++oy, out += g.out_w) {
     const float* rows[3];
     for (int i = 0; i < 3; ++i) rows[i] = input_row(x, Stride * oy - g.pad_top + i, g);
@@ -181,7 +188,7 @@ void direct_sum(float* out, const float* x, const float* w, float init, const Di
                                 s);
     for (int64_t v = vec.last; v < vec.count; ++v)
       sum_vector<Stride, true>(out, rows, wv, b0, vec.edges[e++], s);
-    if constexpr (Stride == 2) prefetch_rows(x, 2 * (oy + ahead) - g.pad_top, g.in_w);
+    prefetch_rows<Stride>(x, oy + ahead, g);
   }
 }
 
@@ -205,22 +212,19 @@ FALTUNG_DIRECT_INLINE void dots_vector(__m512* p, const float* g, const float* c
 }
 
 // acc[t * 16 + l] += sum over the output pixels q = l mod 16 (per row) of g[q] times tap t's
-// input pixel (0 outside the image). Stride 2 prefetches as direct_sum does, and grad_y's row
-// as well.
+// input pixel (0 outside the image). Prefetches as direct_sum does, and grad_y's row as well.
 template <int Stride>
 void direct_dots(float* acc, const float* g, const float* x, const DirectPlane& d) {
   const Split s;
   __m512 p[9];
   for (int t = 0; t < 9; ++t) p[t] = _mm512_loadu_ps(acc + t * L);
   const Vectors<Stride> vec(d);
-  const int64_t ahead = (kAheadBytes + 8 * d.in_w - 1) / (8 * d.in_w);  // output rows
+  const int64_t ahead = rows_ahead<Stride>(d);
   for (int64_t oy = 0; oy < d.out_h; ++oy, g += d.out_w) {
     const float* rows[3];
     for (int i = 0; i < 3; ++i) rows[i] = input_row(x, Stride * oy - d.pad_top + i, d);
-    if constexpr (Stride == 2) {
-      prefetch_rows(x, 2 * (oy + ahead) - d.pad_top, d.in_w);
-      prefetch_span(g, ahead * d.out_w, d.out_w);
-    }
+    prefetch_rows<Stride>(x, oy + ahead, d);
+    prefetch_span(g, ahead * d.out_w, d.out_w);
     if (vec.narrow) {
       for (int64_t v = 0; v < vec.count; ++v)
         dots_vector<Stride, true>(p, g, rows, Columns::edge<Stride>(v * L, d), s);
